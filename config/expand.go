@@ -1,0 +1,125 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// expand replaces ${VAR} in every scalar value under n (keys are left alone),
+// recording a problem, with n's key path and line, for each unset variable.
+// Aliases are not followed, so a value shared through an anchor is expanded
+// once, where it is written.
+func (d *decoder) expand(n ast.Node, keyPath string) {
+	switch x := n.(type) {
+	case *ast.DocumentNode:
+		d.expand(x.Body, keyPath)
+	case *ast.MappingNode:
+		for _, mv := range x.Values {
+			d.expand(mv, keyPath)
+		}
+	case *ast.MappingValueNode:
+		if k := keyString(x.Key); k == "<<" {
+			d.expand(x.Value, keyPath)
+		} else {
+			d.expand(x.Value, join(keyPath, k))
+		}
+	case *ast.SequenceNode:
+		for i, el := range x.Values {
+			p := fmt.Sprintf("%s[%d]", keyPath, i)
+			if keyPath == "connectors" {
+				// Expand the name first: messages name the connector by it.
+				if m, ok := d.resolve(el).(*ast.MappingNode); ok {
+					for _, mv := range m.Values {
+						if keyString(mv.Key) == "name" {
+							d.expand(mv.Value, p+".name")
+						}
+					}
+				}
+				p = connectorLabel(i, el, d)
+			}
+			d.expand(el, p)
+		}
+	case *ast.AnchorNode:
+		d.expand(x.Value, keyPath)
+	case *ast.TagNode:
+		d.expand(x.Value, keyPath)
+	case *ast.StringNode:
+		d.expandString(x, x, keyPath)
+	case *ast.LiteralNode:
+		if x.Value != nil {
+			d.expandString(x.Value, x, keyPath)
+		}
+	}
+}
+
+func (d *decoder) expandString(s *ast.StringNode, at ast.Node, keyPath string) {
+	if d.done[s] || !strings.Contains(s.Value, "$") {
+		return
+	}
+	d.done[s] = true
+	out, vars, problems := expandVars(s.Value, d.opts.LookupEnv)
+	for _, p := range problems {
+		d.add(nodeLine(at), keyPath, p)
+	}
+	s.Value = out
+	if s.Token != nil {
+		s.Token.Value = out
+	}
+	if len(vars) > 0 {
+		d.expanded[s] = vars
+		d.expanded[at] = vars
+	}
+}
+
+// expandVars expands ${NAME} in s with lookup; $${ is a literal ${. It
+// returns the names it expanded and a message per problem. Messages name
+// variables but never hold a value.
+func expandVars(s string, lookup func(string) (string, bool)) (out string, vars, problems []string) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "$${"):
+			b.WriteString("${")
+			i += 3
+		case strings.HasPrefix(s[i:], "${"):
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				problems = append(problems, "unterminated ${: close it with }, or write $${ for a literal ${")
+				b.WriteString(s[i:])
+				i = len(s)
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			i += 3 + end
+			if !validVarName(name) {
+				problems = append(problems, "bad variable reference: want ${NAME}, NAME made of letters, digits and _ (write $${ for a literal ${)")
+				continue
+			}
+			vars = append(vars, name)
+			val, ok := lookup(name)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("${%s} is not set: export it or remove the key", name))
+				continue
+			}
+			b.WriteString(val)
+		default:
+			b.WriteByte(s[i])
+			i++
+		}
+	}
+	return b.String(), vars, problems
+}
+
+func validVarName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, r := range name {
+		if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
