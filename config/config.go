@@ -144,7 +144,8 @@ type Rule struct {
 	Attributes map[string]string `yaml:"attributes"`
 	// Controls are catalog control IDs ("A.6.2.8", "7.2"); at least one.
 	Controls []string `yaml:"controls"`
-	// Freshness is how recent evidence must be to count; 0 = any age.
+	// Freshness is how recent evidence must be to count as covered;
+	// 0 = the mapping default (365 days).
 	Freshness Duration `yaml:"freshness"`
 	// Line is the line of the rule in the file.
 	Line int `yaml:"-"`

@@ -157,3 +157,6 @@ type Path string
 
 // String returns the path.
 func (p Path) String() string { return string(p) }
+
+// Duration returns d as a time.Duration.
+func (d Duration) Duration() time.Duration { return time.Duration(d) }

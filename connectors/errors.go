@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -41,6 +42,22 @@ const (
 // ErrBadResponse marks a response the connector could not make sense of.
 // Wrap it: fmt.Errorf("decode branches of %s: %w: %v", repo, ErrBadResponse, err).
 var ErrBadResponse = errors.New("bad response")
+
+// ErrConfig marks a failure the connector's own settings cause (a folder
+// that does not exist, a repo name that matches nothing): fixing the config,
+// not waiting, is what helps. Make such errors with ConfigErrorf.
+var ErrConfig = errors.New("connector misconfigured")
+
+// ConfigErrorf formats an error that matches ErrConfig without adding its
+// text: the message should already say what to fix.
+func ConfigErrorf(format string, args ...any) error {
+	return configError{fmt.Errorf(format, args...)}
+}
+
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{e.err, ErrConfig} }
 
 // maxErrorBody bounds the body kept in an HTTPError: enough for an API's error
 // message, never a whole page of data.
@@ -222,6 +239,8 @@ func Classify(err error) ErrorClass {
 	switch {
 	case errors.Is(err, ErrBadResponse):
 		return ClassBadResponse
+	case errors.Is(err, ErrConfig):
+		return ClassConfig
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return ClassTimeout
 	case errors.Is(err, context.Canceled):

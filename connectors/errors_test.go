@@ -222,3 +222,14 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigErrorf_ClassifiesAsConfigKeepingText(t *testing.T) {
+	t.Parallel()
+	err := ConfigErrorf("files: path %s does not exist: fix connectors[].path", "/x")
+	if got := Classify(fmt.Errorf("run: %w", err)); got != ClassConfig {
+		t.Errorf("Classify = %q, want config", got)
+	}
+	if err.Error() != "files: path /x does not exist: fix connectors[].path" {
+		t.Errorf("text changed: %q", err.Error())
+	}
+}

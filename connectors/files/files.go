@@ -86,11 +86,11 @@ func (c *Connector) Collect(ctx context.Context, emit func(connectors.Artifact) 
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("files: path %s does not exist: fix connectors[].path", dir)
+		return connectors.ConfigErrorf("files: path %s does not exist: fix connectors[].path", dir)
 	case err != nil:
 		return fmt.Errorf("files: path %s: %w", dir, err)
 	case !fi.IsDir():
-		return fmt.Errorf("files: path %s is not a directory: fix connectors[].path", dir)
+		return connectors.ConfigErrorf("files: path %s is not a directory: fix connectors[].path", dir)
 	}
 	// os.Root confines every open to the folder: no "..", no symlink that
 	// leads out, even if the tree changes while we walk it.

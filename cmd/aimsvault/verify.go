@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) verifyCommand() *cobra.Command {
+	var format, keyFile string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute every hash, leaf, tree and checkpoint of the vault",
+		Long: `Recompute every content hash, every record's leaf and the columns that
+mirror it, the Merkle tree, and every checkpoint's signature and root. Names
+each record, object or checkpoint that does not match. Exits 0 when the vault
+is intact, 1 when not.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := a.openVault(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var pinned string
+			if keyFile != "" {
+				b, err := os.ReadFile(keyFile)
+				if err != nil {
+					return fmt.Errorf("--key: %w", err)
+				}
+				pinned = string(b)
+			}
+			rep, err := v.Verify(cmd.Context(), pinned)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				if err := writeJSON(a.stdout, rep); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range rep.Problems {
+					fmt.Fprintln(a.stdout, "FAIL "+p.String())
+				}
+				if rep.Truncated > 0 {
+					fmt.Fprintf(a.stdout, "FAIL and %d more problems\n", rep.Truncated)
+				}
+				status := "intact"
+				if !rep.OK {
+					status = "NOT INTACT"
+				}
+				fmt.Fprintf(a.stdout, "vault %s: %d records, %d contents, %d checkpoints checked\n", status, rep.Records, rep.Objects, rep.Checkpoints)
+			}
+			if !rep.OK {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "verifier key file (vault.pub) to pin instead of trusting the vault's own")
+	formatFlag(cmd, &format, "table", "json")
+	return cmd
+}
+
+func (a *app) checkpointCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "checkpoint",
+		Short: "Print the latest signed checkpoint (C2SP signed note)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := a.openVault(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cp, err := v.LatestCheckpoint(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if cp == nil {
+				return fmt.Errorf("no checkpoint yet: run `aimsvault collect` first")
+			}
+			_, err = a.stdout.Write(cp.Note)
+			return err
+		},
+	}
+}

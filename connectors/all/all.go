@@ -1,0 +1,15 @@
+// Package all lists every built-in connector type. It is the one file to
+// touch when a connector is added.
+package all
+
+import (
+	"github.com/aimsvault/aimsvault/connectors"
+	"github.com/aimsvault/aimsvault/connectors/files"
+)
+
+// Registry returns a registry holding every built-in connector type.
+func Registry() *connectors.Registry {
+	r := connectors.NewRegistry()
+	r.Register(files.Type)
+	return r
+}
