@@ -3,12 +3,14 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,4 +370,153 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestBundleJourney(t *testing.T) {
+	t.Parallel()
+	dir, config := workspace(t)
+	mustRun(t, config, "init")
+	mustRun(t, config, "collect")
+	oldCheckpoint := filepath.Join(dir, "old.checkpoint")
+	os.WriteFile(oldCheckpoint, []byte(mustRun(t, config, "checkpoint").stdout), 0o644)
+	mustRun(t, config, "collect")
+
+	// The vault only grew since the kept checkpoint.
+	proof := mustRun(t, config, "prove", "--from", oldCheckpoint).stdout
+	if !strings.HasPrefix(proof, "aimsvault consistency proof\nold 7\nnew 14\n") {
+		t.Errorf("prove output:\n%s", proof)
+	}
+
+	bundlePath := filepath.Join(dir, "audit.zip")
+	out := mustRun(t, config, "bundle", "export", "-o", bundlePath, "--control", "A.2", "--control", "9.3")
+	if !strings.Contains(out.stdout, "wrote "+bundlePath) {
+		t.Errorf("export output: %s", out.stdout)
+	}
+	again := filepath.Join(dir, "again.zip")
+	mustRun(t, config, "bundle", "export", "-o", again, "--control", "A.2", "--control", "9.3")
+	a, _ := os.ReadFile(bundlePath)
+	b, _ := os.ReadFile(again)
+	if !bytes.Equal(a, b) {
+		t.Error("two exports of the same vault and filter differ")
+	}
+
+	// Verification needs no config and no vault: run it from elsewhere.
+	pub := filepath.Join(dir, "data", "vault.pub")
+	elsewhere := filepath.Join(t.TempDir(), "absent.yaml")
+	r := aimsvault(t, elsewhere, "bundle", "verify", bundlePath, "--key", pub)
+	if r.code != 0 || !strings.Contains(r.stdout, "bundle VALID") {
+		t.Fatalf("verify of a fresh bundle: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = aimsvault(t, elsewhere, "bundle", "verify", bundlePath)
+	if r.code != 0 || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stderr, "--key") {
+		t.Errorf("verify without --key must warn: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	// Standard tools agree: unzip, then sha256sum -c.
+	unpacked := filepath.Join(dir, "unpacked")
+	if out, err := exec.Command("unzip", "-q", bundlePath, "-d", unpacked).CombinedOutput(); err != nil {
+		t.Logf("unzip unavailable or failed (%v: %s); skipping the sha256sum check", err, out)
+	} else if out, err := exec.Command("sh", "-c", "cd "+unpacked+" && sha256sum -c --quiet manifest-sha256.txt && sha256sum -c --quiet tagmanifest-sha256.txt").CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c on the unpacked bundle: %v\n%s", err, out)
+	}
+
+	var m struct {
+		Artifacts []struct {
+			Path string `json:"path"`
+		} `json:"artifacts"`
+	}
+	zr, err := zip.OpenReader(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == "data/manifest.json" {
+			rc, _ := f.Open()
+			json.NewDecoder(rc).Decode(&m)
+			rc.Close()
+		}
+	}
+	zr.Close()
+	if len(m.Artifacts) == 0 {
+		t.Fatal("manifest lists no artifacts")
+	}
+	victim := m.Artifacts[0].Path
+
+	// A second vault gives a checkpoint and key that are not this vault's.
+	_, otherConfig := workspace(t)
+	mustRun(t, otherConfig, "init")
+	mustRun(t, otherConfig, "collect")
+	otherDir := filepath.Dir(otherConfig)
+	otherCheckpoint := mustRun(t, otherConfig, "checkpoint").stdout
+
+	cases := []struct {
+		name, key, want string
+		edit            func(name string, data []byte) []byte
+	}{
+		{"flipped byte", pub, victim + ": sha256", func(n string, d []byte) []byte {
+			if n == victim {
+				d[len(d)/2] ^= 0x20
+			}
+			return d
+		}},
+		{"deleted artifact", pub, victim + ": listed in manifest-sha256.txt but missing", func(n string, d []byte) []byte {
+			if n == victim {
+				return nil
+			}
+			return d
+		}},
+		{"swapped checkpoint", pub, "data/checkpoint: ", func(n string, d []byte) []byte {
+			if n == "data/checkpoint" {
+				return []byte(otherCheckpoint)
+			}
+			return d
+		}},
+		{"wrong key", filepath.Join(otherDir, "data", "vault.pub"), "data/checkpoint: checkpoint signature", nil},
+	}
+	for _, c := range cases {
+		path := bundlePath
+		if c.edit != nil {
+			path = filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".zip")
+			os.WriteFile(path, rezip(t, a, c.edit), 0o644)
+		}
+		r := aimsvault(t, elsewhere, "bundle", "verify", path, "--key", c.key, "--format", "json")
+		var rep struct {
+			OK       bool `json:"ok"`
+			Problems []struct {
+				File    string `json:"file"`
+				Message string `json:"message"`
+			} `json:"problems"`
+		}
+		json.Unmarshal([]byte(r.stdout), &rep)
+		var lines []string
+		for _, p := range rep.Problems {
+			lines = append(lines, p.File+": "+p.Message)
+		}
+		if r.code != 1 || rep.OK || !strings.Contains(strings.Join(lines, "\n"), c.want) {
+			t.Errorf("%s: exit %d ok %v, problems:\n%s\nwant one containing %q", c.name, r.code, rep.OK, strings.Join(lines, "\n"), c.want)
+		}
+	}
+}
+
+// rezip rewrites a zip, letting edit change or (returning nil) drop entries.
+func rezip(t *testing.T, b []byte, edit func(name string, data []byte) []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if data = edit(f.Name, data); data == nil {
+			continue
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(data)
+	}
+	zw.Close()
+	return out.Bytes()
 }

@@ -20,12 +20,65 @@ type Filter struct {
 	Since      time.Time
 	Until      time.Time // exclusive
 	Limit      int       // 0: no limit
+	// Below, when > 0, selects only records with a leaf index below it:
+	// those a checkpoint of that size covers.
+	Below int64
+	// From selects only records with a leaf index of at least From.
+	From int64
 }
 
 // Records calls fn for each record matching f, in log order, streaming: memory
 // does not grow with the number of records. Records are decoded from their
 // signed leaf bytes, so what is shown is what was signed.
 func (v *Vault) Records(ctx context.Context, f Filter, fn func(*Record) error) error {
+	return v.Leaves(ctx, f, func(r *Record, _ []byte) error { return fn(r) })
+}
+
+// Leaves is Records, also passing each record's leaf bytes as stored (valid
+// only during the call).
+func (v *Vault) Leaves(ctx context.Context, f Filter, fn func(*Record, []byte) error) error {
+	where, args := f.where()
+	q := "SELECT idx, leaf FROM records" + where + " ORDER BY idx"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := v.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("list records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			idx  int64
+			leaf []byte
+		)
+		if err := rows.Scan(&idx, &leaf); err != nil {
+			return fmt.Errorf("list records: %w", err)
+		}
+		rec, err := ParseLeafFast(leaf)
+		if err != nil {
+			return fmt.Errorf("record at index %d: %w: run `aimsvault verify`", idx, err)
+		}
+		rec.Index = idx
+		if err := fn(rec, leaf); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Count returns how many records match f (Limit aside).
+func (v *Vault) Count(ctx context.Context, f Filter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	if err := v.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM records"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count records: %w", err)
+	}
+	return n, nil
+}
+
+// where renders f as an SQL WHERE clause over records.
+func (f Filter) where() (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -57,37 +110,18 @@ func (v *Vault) Records(ctx context.Context, f Filter, fn func(*Record) error) e
 		where = append(where, "collected_at < ?")
 		args = append(args, FormatTime(f.Until))
 	}
-	q := "SELECT idx, leaf FROM records"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if f.Below > 0 {
+		where = append(where, "idx < ?")
+		args = append(args, f.Below)
 	}
-	q += " ORDER BY idx"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	if f.From > 0 {
+		where = append(where, "idx >= ?")
+		args = append(args, f.From)
 	}
-	rows, err := v.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("list records: %w", err)
+	if len(where) == 0 {
+		return "", nil
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			idx  int64
-			leaf []byte
-		)
-		if err := rows.Scan(&idx, &leaf); err != nil {
-			return fmt.Errorf("list records: %w", err)
-		}
-		rec, err := ParseLeafFast(leaf)
-		if err != nil {
-			return fmt.Errorf("record at index %d: %w: run `aimsvault verify`", idx, err)
-		}
-		rec.Index = idx
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 // Record returns the record with the given id (a full UUID, or a unique

@@ -80,6 +80,8 @@ and Annex A controls it evidences.`,
 		a.logsCommand(),
 		a.verifyCommand(),
 		a.checkpointCommand(),
+		a.proveCommand(),
+		a.bundleCommand(),
 		versionCommand(),
 	)
 	return root
