@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,9 +17,16 @@ import (
 type captureHandler struct {
 	next     slog.Handler
 	redactor *connectors.Redactor
-	attrs    []slog.Attr
+	attrs    []groupedAttr // from WithAttrs, redacted
 	group    string
 	store    *lineStore
+}
+
+// groupedAttr is an attribute added with WithAttrs and the group open at
+// the time, which its stored key keeps whatever groups open later.
+type groupedAttr struct {
+	group string
+	attr  slog.Attr
 }
 
 type lineStore struct {
@@ -40,14 +48,14 @@ func (h *captureHandler) Enabled(ctx context.Context, l slog.Level) bool {
 func (h *captureHandler) Handle(ctx context.Context, rec slog.Record) error {
 	msg := h.redactor.String(rec.Message)
 	attrs := map[string]any{}
-	for _, a := range h.attrs {
-		h.put(attrs, a)
+	for _, ga := range h.attrs {
+		put(attrs, ga.group, ga.attr)
 	}
 	clean := slog.NewRecord(rec.Time, rec.Level, msg, rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		a = h.redactAttr(a)
 		clean.AddAttrs(a)
-		h.put(attrs, a)
+		put(attrs, h.group, a)
 		return true
 	})
 	// Constant per-run keys are the run's own columns; keep lines short.
@@ -70,43 +78,59 @@ func (h *captureHandler) Handle(ctx context.Context, rec slog.Record) error {
 	return nil
 }
 
-func (h *captureHandler) put(m map[string]any, a slog.Attr) {
+// put stores the redacted attribute a in m under group, flattening groups
+// into dotted keys.
+func put(m map[string]any, group string, a slog.Attr) {
 	key := a.Key
-	if h.group != "" {
-		key = h.group + "." + key
+	if group != "" && key != "" {
+		key = group + "." + key
+	} else if key == "" {
+		key = group // an inline group
 	}
 	v := a.Value.Resolve()
 	if v.Kind() == slog.KindGroup {
 		for _, ga := range v.Group() {
-			h.put(m, slog.Attr{Key: a.Key + "." + ga.Key, Value: ga.Value})
+			put(m, key, ga)
 		}
 		return
 	}
-	m[key] = v.Any()
-	if err, ok := v.Any().(error); ok {
-		m[key] = h.redactor.String(err.Error())
+	if a.Key == "" {
+		return // slog ignores an empty attribute
 	}
+	m[key] = v.Any()
 }
 
+// redactAttr returns a with every string in it redacted, in groups too.
+// Values of other kinds that could hold text (errors, structs, maps,
+// Stringers) become their redacted text, as connectors' client logs them.
 func (h *captureHandler) redactAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
 		return slog.String(a.Key, h.redactor.String(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		red := make([]slog.Attr, len(g))
+		for i, ga := range g {
+			red[i] = h.redactAttr(ga)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(red...)}
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
 			return slog.String(a.Key, h.redactor.String(err.Error()))
 		}
+		return slog.String(a.Key, h.redactor.String(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
 func (h *captureHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
-	c.attrs = append(append([]slog.Attr{}, h.attrs...), as...)
 	red := make([]slog.Attr, len(as))
+	c.attrs = append([]groupedAttr{}, h.attrs...)
 	for i, a := range as {
 		red[i] = h.redactAttr(a)
+		c.attrs = append(c.attrs, groupedAttr{group: h.group, attr: red[i]})
 	}
 	c.next = h.next.WithAttrs(red)
 	return &c

@@ -58,10 +58,7 @@ const maxStoredLogLines = 10000
 // Run runs one configured connector now and returns its run record. The
 // error is the run's own failure, already redacted; the record says the same.
 func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (*evidence.Run, error) {
-	now := r.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := r.clock()
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -111,6 +108,15 @@ func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (
 	return &run, nil
 }
 
+// clock returns r.Now, or time.Now when it is nil: connectors get a clock
+// they can call.
+func (r *Runner) clock() func() time.Time {
+	if r.Now == nil {
+		return time.Now
+	}
+	return r.Now
+}
+
 type collectResult struct {
 	err   error
 	class connectors.ErrorClass
@@ -130,7 +136,7 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		Name:   cc.Name,
 		HTTP:   connectors.NewHTTPClient(httpOpts),
 		Logger: log,
-		Now:    r.Now,
+		Now:    r.clock(),
 	})
 	if err != nil {
 		return collectResult{fmt.Errorf("configure: %w", err), connectors.ClassConfig}
@@ -197,7 +203,9 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 	case cerr != nil:
 		class := connectors.Classify(cerr)
 		if errors.Is(cerr, context.DeadlineExceeded) && ctx.Err() != nil {
-			cerr = fmt.Errorf("timed out after %s: %w", time.Duration(cc.Timeout), cerr)
+			if cc.Timeout > 0 {
+				cerr = fmt.Errorf("timed out after %s (connector timeout): %w", time.Duration(cc.Timeout), cerr)
+			}
 			class = connectors.ClassTimeout
 		}
 		return collectResult{redactor.Error(cerr), class}
