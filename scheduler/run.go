@@ -204,7 +204,7 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		class := connectors.Classify(cerr)
 		if errors.Is(cerr, context.DeadlineExceeded) && ctx.Err() != nil {
 			if cc.Timeout > 0 {
-				cerr = fmt.Errorf("timed out after %s (connector timeout): %w", time.Duration(cc.Timeout), cerr)
+				cerr = fmt.Errorf("timed out after %s: %w", time.Duration(cc.Timeout), cerr)
 			}
 			class = connectors.ClassTimeout
 		}
