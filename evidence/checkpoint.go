@@ -196,6 +196,63 @@ func (v *Vault) ProveRecord(ctx context.Context, index, size int64) (tlog.Record
 	return p, nil
 }
 
+// Prover makes inclusion proofs in one tree size, caching the tree hashes it
+// reads: proofs of nearby leaves share most of their hashes, so a bundle of
+// many records costs a few reads per proof instead of log n. Not safe for
+// concurrent use.
+type Prover struct {
+	size  int64
+	cache map[int64]tlog.Hash
+	hr    tlog.HashReader
+}
+
+// proverCacheMax bounds a Prover's memory (32 bytes a hash).
+const proverCacheMax = 1 << 16
+
+// NewProver returns a Prover for the tree of the given size.
+func (v *Vault) NewProver(ctx context.Context, size int64) *Prover {
+	p := &Prover{size: size, cache: map[int64]tlog.Hash{}}
+	base := v.hashReader(ctx, v.r)
+	p.hr = tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(ids))
+		var missing []int64
+		for i, id := range ids {
+			h, ok := p.cache[id]
+			if !ok {
+				missing = append(missing, id)
+				continue
+			}
+			out[i] = h
+		}
+		if len(missing) > 0 {
+			got, err := base.ReadHashes(missing)
+			if err != nil {
+				return nil, err
+			}
+			if len(p.cache)+len(got) > proverCacheMax {
+				p.cache = map[int64]tlog.Hash{}
+			}
+			for j, id := range missing {
+				p.cache[id] = got[j]
+			}
+			for i, id := range ids {
+				out[i] = p.cache[id]
+			}
+		}
+		return out, nil
+	})
+	return p
+}
+
+// Prove returns the inclusion proof of leaf index.
+func (p *Prover) Prove(index int64) (tlog.RecordProof, error) {
+	proof, err := tlog.ProveRecord(p.size, index, p.hr)
+	if err != nil {
+		return nil, fmt.Errorf("prove record %d in tree %d: %w", index, p.size, err)
+	}
+	return proof, nil
+}
+
 // ProveTree returns the consistency proof from the tree of size old to the
 // tree of size size.
 func (v *Vault) ProveTree(ctx context.Context, size, old int64) (tlog.TreeProof, error) {

@@ -183,3 +183,19 @@ func (v *Vault) RunLogs(ctx context.Context, run string) ([]LogLine, error) {
 	}
 	return out, rows.Err()
 }
+
+// LastRun returns the connector's most recent run (by start time) with the
+// given status, or of any status when status is "". It returns an error
+// matching ErrNotFound when there is none.
+func (v *Vault) LastRun(ctx context.Context, connector, status string) (*Run, error) {
+	q := `SELECT id, connector, type, trigger, started_at, finished_at, status, artifacts, new_blobs, error, error_class
+		FROM runs WHERE connector = ? AND (? = '' OR status = ?) ORDER BY started_at DESC, id DESC LIMIT 1`
+	r, err := scanRun(v.r.QueryRowContext(ctx, q, connector, status, status).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no run of %s: %w", connector, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	return r, nil
+}

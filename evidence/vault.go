@@ -276,13 +276,13 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(full)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// A batch of dirty pages must fit in the cache, or SQLite spills to
-	// the WAL mid-transaction.
-	q.Add("_pragma", "cache_size(-65536)")
 	// Savepoints journal into temp storage: keep it in memory.
 	q.Add("_pragma", "temp_store(memory)")
 	if writer {
 		q.Set("_txlock", "immediate")
+		// A batch of dirty pages must fit in the cache, or SQLite spills
+		// to the WAL mid-transaction. Readers keep the small default.
+		q.Add("_pragma", "cache_size(-65536)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}

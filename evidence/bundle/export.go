@@ -47,11 +47,6 @@ type Summary struct {
 	Bytes      int64 // payload bytes
 }
 
-// largeArtifact is the size from which artifacts are stored uncompressed:
-// compressing them costs more time than it saves space, and the choice must
-// depend on the record alone to keep bundles deterministic.
-const largeArtifact = 64 << 10
-
 // Export writes a bundle of the records opts selects to w. The bundle holds
 // the records covered by the vault's latest checkpoint; selected records
 // signed after it are listed as excluded, with why. Memory stays bounded:
@@ -81,6 +76,7 @@ func Export(ctx context.Context, v *evidence.Vault, w io.Writer, opts Options) (
 		ctx: ctx, v: v, opts: opts, cp: cp, spool: spool,
 		zw:       zip.NewWriter(w),
 		modified: cp.CreatedAt.UTC().Truncate(time.Second),
+		prover:   v.NewProver(ctx, cp.Size),
 		written:  map[evidence.Digest]string{},
 		controls: map[string]*spoolFile{},
 		cov:      mapping.NewCoverage(opts.Mapper, opts.Sources, cp.CreatedAt),
@@ -120,6 +116,7 @@ type exporter struct {
 	zw       *zip.Writer
 	modified time.Time
 
+	prover        *evidence.Prover
 	written       map[evidence.Digest]string // content already in the bag -> its path
 	manifestLines *spoolFile                 // "<sha256>  data/<path>" lines, in write order
 	artifacts     *spoolFile                 // manifest.json artifact entries, one JSON per line
@@ -171,11 +168,7 @@ func (e *exporter) writeRecords(f evidence.Filter, total int64) error {
 				return nil
 			}
 			path = artifactPath(r.Connector, r.Subject, r.MediaType, sha)
-			method := zip.Deflate
-			if r.Size > largeArtifact {
-				method = zip.Store
-			}
-			err = e.writeFile(path, method, rc)
+			err = e.writeFile(path, zip.Store, rc)
 			rc.Close()
 			if err != nil {
 				// A mismatch shows only at the end of the content, after its
@@ -184,7 +177,7 @@ func (e *exporter) writeRecords(f evidence.Filter, total int64) error {
 			}
 			e.written[r.SHA256] = path
 		}
-		proof, err := e.v.ProveRecord(e.ctx, r.Index, e.cp.Size)
+		proof, err := e.prover.Prove(r.Index)
 		if err != nil {
 			return err
 		}
@@ -404,8 +397,12 @@ func (e *exporter) writeTag(name string, b []byte) error {
 	return e.writeRaw(name, zip.Deflate, func(w io.Writer) error { _, err := w.Write(b); return err }, true)
 }
 
+// writeBytes stores a small per-record file uncompressed: setting up a
+// deflate stream costs more than it saves on a 1 KiB file, and stored
+// entries cost the verifier nothing to read. Only the summary files
+// (manifest.json, controls.csv, index.html, the BagIt manifests) deflate.
 func (e *exporter) writeBytes(name string, b []byte) error {
-	return e.writeStream(name, zip.Deflate, func(w io.Writer) error { _, err := w.Write(b); return err })
+	return e.writeStream(name, zip.Store, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
 func (e *exporter) writeFile(name string, method uint16, r io.Reader) error {
