@@ -33,8 +33,11 @@ lint: ## gofmt, go vet, stray files
 	@stray=$$(git ls-files --others --exclude-standard -- '*.bak' '*.orig' '*.backup' '*~'); \
 	  if [ -n "$$stray" ]; then echo "stray files:"; echo "$$stray"; exit 1; fi
 
-fuzz: ## run each fuzz target briefly
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 20s ./config/
+FUZZTIME ?= 20s
+fuzz: ## run each fuzz target briefly (FUZZTIME=20s)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
+	for f in FuzzVerify FuzzParseManifest FuzzDecodeManifest FuzzParseProof; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./evidence/bundle/ || exit 1; done
 
 tidy-check: ## go.mod and go.sum are tidy
 	$(GO) mod tidy -diff

@@ -154,6 +154,21 @@ var builtinRules = []Rule{
 	{Kind: "jira.issue", Attributes: map[string]string{"jira.issuetype": "Nonconformity"}, Controls: []string{"10.2"}, Freshness: freshJira},
 	{Kind: "jira.issue", Attributes: map[string]string{"jira.issuetype": "Change"}, Controls: []string{"6.3"}, Freshness: freshJira},
 	{Kind: "jira.issue", Attributes: map[string]string{"jira.issuetype": "Impact Assessment"}, Controls: []string{"8.4", "A.5.3"}, Freshness: freshJira},
+	{Kind: "jira.issue", Attributes: map[string]string{"jira.issuetype": "Corrective Action"}, Controls: []string{"10.2"}, Freshness: freshJira},
+	// A risk with a resolution was treated (accepted, mitigated, closed): 8.3.
+	{Kind: "jira.issue", Attributes: map[string]string{"jira.issuetype": "Risk", "jira.resolution": "*"}, Controls: []string{"8.3"}, Freshness: freshJira},
+	// A jira query's `kind` names the family whatever the issue types are.
+	{Kind: "jira.risk", Controls: []string{"6.1.2", "8.2"}, Freshness: freshJira},
+	{Kind: "jira.risk", Attributes: map[string]string{"jira.resolution": "*"}, Controls: []string{"8.3"}, Freshness: freshJira},
+	{Kind: "jira.incident", Controls: []string{"10.2", "A.6.2.6", "A.8.4"}, Freshness: freshJira},
+	{Kind: "jira.impact_assessment", Controls: []string{"8.4", "A.5.3"}, Freshness: freshJira},
+	{Kind: "jira.change", Controls: []string{"6.3", "8.1"}, Freshness: freshJira},
+	{Kind: "jira.corrective_action", Controls: []string{"10.2"}, Freshness: freshJira},
+	{Kind: "jira.corrective_action", Attributes: map[string]string{"jira.resolution": "*"}, Controls: []string{"10.1"}, Freshness: freshJira},
+	// Derived from, or attached to, an issue: supporting detail; the issue
+	// itself carries the mapping.
+	{Kind: "jira.status_history"},
+	{Kind: "jira.attachment"},
 
 	// HR and training (BambooHR, KnowBe4).
 	{Kind: "training.completion", Controls: []string{"7.2", "7.3"}, Freshness: DefaultFreshness},
@@ -180,7 +195,8 @@ func cloneRules(rs []Rule) []Rule {
 // Mapper applies the built-in rules plus a config's extra rules. It is
 // immutable once built and safe for concurrent use.
 type Mapper struct {
-	rules []Rule
+	rules    []Rule
+	builtins int // rules[:builtins] are the built-in rules, the rest the config's
 }
 
 // NewMapper checks the extra rules and returns a mapper over the built-in
@@ -199,7 +215,7 @@ func NewMapper(extra []Rule) (*Mapper, error) {
 	}
 	rules := cloneRules(builtinRules)
 	rules = append(rules, cloneRules(extra)...)
-	return &Mapper{rules: rules}, nil
+	return &Mapper{rules: rules, builtins: len(builtinRules)}, nil
 }
 
 // builtinMapper backs a nil *Mapper; the built-in rules are checked by tests,
@@ -316,13 +332,27 @@ func (m *Mapper) Map(kind string, attrs map[string]string) ([]string, error) {
 }
 
 // Freshness returns how recent evidence of this kind and attributes must be to
-// cover control: the longest Freshness among the matching rules that give the
-// control (a rule's 0 counting as DefaultFreshness). A control declared in
-// attrs["controls"] is held to DefaultFreshness, as is one no rule gives.
-// Longest wins because evidence counts as fresh if any reason it maps does.
+// cover control. A freshness set by a config rule that matches and gives the
+// control wins (the longest, if several). Otherwise it is the longest among
+// the matching built-in rules that give the control (a rule's 0 counting as
+// DefaultFreshness): evidence counts as fresh if any reason it maps does. A
+// control declared in attrs["controls"] is held to DefaultFreshness, as is
+// one no rule gives.
 func (m *Mapper) Freshness(kind string, attrs map[string]string, control string) time.Duration {
 	if m == nil {
 		m = builtinMapper()
+	}
+	// A freshness the config sets wins over the built-in rules', shorter
+	// or longer: it is the organisation's own policy for that evidence.
+	var configured time.Duration
+	for i := m.builtins; i < len(m.rules); i++ {
+		r := &m.rules[i]
+		if r.Freshness > 0 && slices.Contains(r.Controls, control) && r.matches(kind, attrs) {
+			configured = max(configured, r.Freshness)
+		}
+	}
+	if configured > 0 {
+		return configured
 	}
 	var best time.Duration
 	for i := range m.rules {

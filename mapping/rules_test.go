@@ -264,3 +264,18 @@ func TestNilMapperUsesBuiltinRules(t *testing.T) {
 		t.Errorf("nil Mapper: Map = %v, %v", got, err)
 	}
 }
+
+func TestFreshness_ConfigRuleWins(t *testing.T) {
+	t.Parallel()
+	m, err := NewMapper([]Rule{{Kind: "file.ai_policy", Controls: []string{"A.2.2"}, Freshness: 30 * 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Freshness("file.ai_policy", nil, "A.2.2"); got != 30*24*time.Hour {
+		t.Errorf("config rule's 30d freshness ignored: got %v", got)
+	}
+	// Controls the config rule does not name keep the built-in freshness.
+	if got := m.Freshness("file.ai_policy", nil, "5.2"); got != DefaultFreshness {
+		t.Errorf("5.2 freshness %v, want the built-in %v", got, DefaultFreshness)
+	}
+}

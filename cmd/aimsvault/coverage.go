@@ -113,13 +113,15 @@ func (a *app) printPeriod(format string, rows []mapping.PeriodStatus) error {
 	return tw.Flush()
 }
 
+// gapsText shows gaps as inclusive days, like --period takes them: a gap
+// ending at midnight ends on the day before.
 func gapsText(gs []mapping.Gap) string {
 	if len(gs) == 0 {
 		return "-"
 	}
 	parts := make([]string, len(gs))
 	for i, g := range gs {
-		parts[i] = g.From.UTC().Format("2006-01-02") + ".." + g.To.UTC().Format("2006-01-02")
+		parts[i] = g.From.UTC().Format("2006-01-02") + ".." + g.To.Add(-time.Nanosecond).UTC().Format("2006-01-02")
 	}
 	return strings.Join(parts, " ")
 }

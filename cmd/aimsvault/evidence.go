@@ -215,6 +215,9 @@ func (a *app) evidenceAddCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !a.mapper.Handles(kind) {
+				return fmt.Errorf("--kind %q is not a known evidence kind (a typo would be stored forever): use one from the README's table, or --kind manual.upload with --control", kind)
+			}
 			attrs := map[string]string{}
 			if len(controls) > 0 {
 				attrs[mapping.DeclaredAttribute] = strings.Join(controls, ",")

@@ -48,7 +48,7 @@ func (e *exporter) writeIndex() error {
 			counts[mapping.Covered], counts[mapping.Stale], counts[mapping.Missing], counts[mapping.Manual])
 		p("<table><tr><th>Item</th><th>Title</th><th>Status</th><th>Evidence</th><th>Newest</th>")
 		if len(gaps) > 0 {
-			p("<th>Gaps in %s..%s</th>", f.Since.UTC().Format("2006-01-02"), f.Until.UTC().Format("2006-01-02"))
+			p("<th>Gaps in %s..%s</th>", f.Since.UTC().Format("2006-01-02"), f.Until.Add(-time.Nanosecond).UTC().Format("2006-01-02"))
 		}
 		p("</tr>\n")
 		for _, r := range rows {
@@ -123,7 +123,8 @@ func gapDays(gs []mapping.Gap) string {
 	}
 	parts := make([]string, len(gs))
 	for i, g := range gs {
-		parts[i] = g.From.UTC().Format("2006-01-02") + ".." + g.To.UTC().Format("2006-01-02")
+		// Inclusive days, as the period is written.
+		parts[i] = g.From.UTC().Format("2006-01-02") + ".." + g.To.Add(-time.Nanosecond).UTC().Format("2006-01-02")
 	}
 	return strings.Join(parts, ", ")
 }
