@@ -19,6 +19,8 @@ import (
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/aimsvault/aimsvault/evidence/tsatest"
 )
 
 var binary string
@@ -519,4 +521,40 @@ func rezip(t *testing.T, b []byte, edit func(name string, data []byte) []byte) [
 	}
 	zw.Close()
 	return out.Bytes()
+}
+
+func TestTrustedTime(t *testing.T) {
+	t.Parallel()
+	tsa := tsatest.New(t)
+	dir, config := workspace(t)
+	cfg, _ := os.ReadFile(config)
+	cfg = bytes.Replace(cfg, []byte("  name: e2e.example/aims\n"), []byte("  name: e2e.example/aims\n  timestamp_authority: "+tsa.URL+"\n"), 1)
+	os.WriteFile(config, cfg, 0o644)
+	mustRun(t, config, "init")
+	mustRun(t, config, "collect")
+
+	tsr := filepath.Join(dir, "checkpoint.tsr")
+	note := mustRun(t, config, "checkpoint", "--tsr", tsr).stdout
+	os.WriteFile(filepath.Join(dir, "checkpoint"), []byte(note), 0o644)
+	os.WriteFile(filepath.Join(dir, "root.pem"), tsa.RootPEM, 0o644)
+	os.WriteFile(filepath.Join(dir, "tsa.pem"), tsa.CertPEM, 0o644)
+	if _, err := exec.LookPath("openssl"); err == nil {
+		cmd := exec.Command("openssl", "ts", "-verify", "-data", "checkpoint", "-in", "checkpoint.tsr", "-CAfile", "root.pem", "-untrusted", "tsa.pem")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+			t.Errorf("openssl ts -verify of the checkpoint token: %v\n%s", err, out)
+		}
+	}
+
+	bundlePath := filepath.Join(dir, "b.zip")
+	mustRun(t, config, "bundle", "export", "-o", bundlePath)
+	r := mustRun(t, config, "bundle", "verify", bundlePath, "--key", filepath.Join(dir, "data", "vault.pub"), "--format", "json")
+	var rep struct {
+		OK        bool    `json:"ok"`
+		Timestamp *string `json:"timestamp"`
+	}
+	json.Unmarshal([]byte(r.stdout), &rep)
+	if !rep.OK || rep.Timestamp == nil {
+		t.Errorf("bundle verify with a time-stamped checkpoint: %s", r.stdout)
+	}
 }

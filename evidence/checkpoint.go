@@ -21,6 +21,8 @@ type Checkpoint struct {
 	Root      tlog.Hash `json:"-"`
 	Note      []byte    `json:"-"` // the C2SP signed note, verbatim
 	CreatedAt time.Time `json:"created_at"`
+	// TSR is the RFC 3161 TimeStampResp over Note, when the vault has a TSA.
+	TSR []byte `json:"-"`
 }
 
 // CheckpointBody is the C2SP tlog-checkpoint body: the origin line, the tree
@@ -86,7 +88,9 @@ func (v *Vault) hashReader(ctx context.Context, q interface {
 // SignCheckpoint commits pending records, then signs and keeps a checkpoint
 // of the whole log, after checking it is consistent with the previous one.
 // With no new records since the last checkpoint it returns that one. A vault
-// with no records has nothing to sign and returns nil.
+// with no records has nothing to sign and returns nil. With a TSA, the
+// checkpoint is time-stamped; if that fails, the checkpoint is still kept and
+// returned along with an error matching ErrTimestamp.
 func (v *Vault) SignCheckpoint(ctx context.Context) (*Checkpoint, error) {
 	signer, err := v.signing()
 	if err != nil {
@@ -131,11 +135,17 @@ func (v *Vault) SignCheckpoint(ctx context.Context) (*Checkpoint, error) {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
 	cp := &Checkpoint{Size: size, Root: root, Note: msg, CreatedAt: v.opts.Now().UTC().Truncate(time.Microsecond)}
-	if _, err := v.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)`,
-		cp.Size, cp.Root[:], string(cp.Note), FormatTime(cp.CreatedAt)); err != nil {
+	var tsaErr error
+	if v.opts.TSA != nil {
+		// A TSA that fails does not stop the checkpoint: the evidence is
+		// signed and kept, and the error says its trusted time is missing.
+		cp.TSR, _, tsaErr = v.opts.TSA.Stamp(ctx, msg)
+	}
+	if _, err := v.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, note, created_at, tsr) VALUES (?, ?, ?, ?, ?)`,
+		cp.Size, cp.Root[:], string(cp.Note), FormatTime(cp.CreatedAt), cp.TSR); err != nil {
 		return nil, fmt.Errorf("store checkpoint: %w", err)
 	}
-	return cp, nil
+	return cp, tsaErr
 }
 
 // LatestCheckpoint returns the newest checkpoint, or nil if none was signed.
@@ -144,7 +154,7 @@ func (v *Vault) LatestCheckpoint(ctx context.Context) (*Checkpoint, error) {
 }
 
 func (v *Vault) latestCheckpoint(ctx context.Context, db *sql.DB) (*Checkpoint, error) {
-	row := db.QueryRowContext(ctx, `SELECT size, root, note, created_at FROM checkpoints ORDER BY size DESC LIMIT 1`)
+	row := db.QueryRowContext(ctx, `SELECT size, root, note, created_at, tsr FROM checkpoints ORDER BY size DESC LIMIT 1`)
 	cp, err := scanCheckpoint(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -154,7 +164,7 @@ func (v *Vault) latestCheckpoint(ctx context.Context, db *sql.DB) (*Checkpoint, 
 
 // Checkpoints calls fn for every checkpoint, oldest first.
 func (v *Vault) Checkpoints(ctx context.Context, fn func(*Checkpoint) error) error {
-	rows, err := v.r.QueryContext(ctx, `SELECT size, root, note, created_at FROM checkpoints ORDER BY size`)
+	rows, err := v.r.QueryContext(ctx, `SELECT size, root, note, created_at, tsr FROM checkpoints ORDER BY size`)
 	if err != nil {
 		return fmt.Errorf("read checkpoints: %w", err)
 	}
@@ -177,7 +187,7 @@ func scanCheckpoint(scan func(...any) error) (*Checkpoint, error) {
 		root      []byte
 		msg, when string
 	)
-	if err := scan(&cp.Size, &root, &msg, &when); err != nil {
+	if err := scan(&cp.Size, &root, &msg, &when, &cp.TSR); err != nil {
 		return nil, err
 	}
 	copy(cp.Root[:], root)

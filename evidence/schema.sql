@@ -46,11 +46,13 @@ CREATE TABLE records (
 -- hundreds of MB/s.
 
 -- checkpoints: every signed checkpoint, each consistent with the one before.
+-- tsr is the RFC 3161 TimeStampResp over note, when a TSA is configured.
 CREATE TABLE checkpoints (
 	size       INTEGER PRIMARY KEY,
 	root       BLOB NOT NULL,
 	note       TEXT NOT NULL,
-	created_at TEXT NOT NULL
+	created_at TEXT NOT NULL,
+	tsr        BLOB
 ) STRICT;
 
 -- runs and run_logs describe what connectors did. They are not part of the

@@ -66,6 +66,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// TSA, when set, time-stamps every checkpoint (RFC 3161).
+	TSA *TSA
 }
 
 func (o *Options) fill() {

@@ -329,6 +329,11 @@ func (v *Vault) verifyCheckpoint(ps *problems, cp *Checkpoint, n int64, reader t
 	if root != want {
 		bad("signed root does not match the tree rebuilt from the records: history was rewritten")
 	}
+	if cp.TSR != nil {
+		if _, err := CheckTimestamp(cp.TSR, cp.Note); err != nil {
+			bad("%v", err)
+		}
+	}
 }
 
 // verifyContent re-hashes every distinct content, inline or in objects/, and

@@ -198,6 +198,9 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 	switch {
 	case vaultErr != nil:
 		return collectResult{fmt.Errorf("vault: %w", vaultErr), ClassInternal}
+	case errors.Is(sealErr, evidence.ErrTimestamp):
+		// The records are in and signed; only the trusted time is missing.
+		return collectResult{fmt.Errorf("checkpoint signed, but not time-stamped: %w", sealErr), connectors.ClassUpstream}
 	case sealErr != nil:
 		return collectResult{sealErr, ClassInternal}
 	case cerr != nil:

@@ -74,12 +74,16 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func (a *app) vaultOptions(cfg *config.Config) evidence.Options {
-	return evidence.Options{
+	opts := evidence.Options{
 		Dir:     string(cfg.Vault.Dir),
 		Name:    cfg.Vault.Name,
 		KeyFile: string(cfg.Vault.KeyFile()),
 		Logger:  a.logger,
 	}
+	if cfg.Vault.TimestampAuthority != "" {
+		opts.TSA = &evidence.TSA{URL: cfg.Vault.TimestampAuthority}
+	}
+	return opts
 }
 
 // openVault loads the config and opens its vault, explaining what to do

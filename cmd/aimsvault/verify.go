@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 
@@ -63,10 +64,15 @@ is intact, 1 when not.`,
 }
 
 func (a *app) checkpointCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "checkpoint",
+	var tsrOut string
+	cmd := &cobra.Command{
+		Use:   "checkpoint [--tsr FILE]",
 		Short: "Print the latest signed checkpoint (C2SP signed note)",
-		Args:  cobra.NoArgs,
+		Long: `Print the latest signed checkpoint, a C2SP signed note. Keep it: later,
+` + "`aimsvault prove --from FILE`" + ` shows the vault only grew since. With --tsr, also
+write the checkpoint's RFC 3161 timestamp token (when vault.timestamp_authority
+is set) for ` + "`openssl ts -verify`" + `.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := a.openVault(cmd.Context())
 			if err != nil {
@@ -79,8 +85,18 @@ func (a *app) checkpointCommand() *cobra.Command {
 			if cp == nil {
 				return fmt.Errorf("no checkpoint yet: run `aimsvault collect` first")
 			}
+			if tsrOut != "" {
+				if cp.TSR == nil {
+					return fmt.Errorf("checkpoint %d has no timestamp token: set vault.timestamp_authority", cp.Size)
+				}
+				if err := writeFileChecked(tsrOut, bytes.NewReader(cp.TSR)); err != nil {
+					return err
+				}
+			}
 			_, err = a.stdout.Write(cp.Note)
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&tsrOut, "tsr", "", "also write the checkpoint's RFC 3161 token to FILE")
+	return cmd
 }

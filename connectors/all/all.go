@@ -5,11 +5,13 @@ package all
 import (
 	"github.com/aimsvault/aimsvault/connectors"
 	"github.com/aimsvault/aimsvault/connectors/files"
+	"github.com/aimsvault/aimsvault/connectors/jira"
 )
 
 // Registry returns a registry holding every built-in connector type.
 func Registry() *connectors.Registry {
 	r := connectors.NewRegistry()
 	r.Register(files.Type)
+	r.Register(jira.Type)
 	return r
 }

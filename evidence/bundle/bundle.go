@@ -10,6 +10,7 @@
 //	data/records/<id>.json      each record's canonical bytes: the Merkle leaf
 //	data/proofs/<id>.tlog-proof C2SP tlog-proof of each record, ending in the checkpoint
 //	data/checkpoint             the signed checkpoint every proof leads to
+//	data/checkpoint.tsr         its RFC 3161 timestamp token, when the vault has a TSA
 //	data/vault.pub              the vault's note verifier key
 //	data/controls.csv           control -> evidence: the auditor's request list
 //	data/index.html             a readable, printable report; no external assets

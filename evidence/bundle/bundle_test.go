@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/aimsvault/aimsvault/evidence"
+	"github.com/aimsvault/aimsvault/evidence/tsatest"
 	"github.com/aimsvault/aimsvault/mapping"
 )
 
@@ -396,4 +397,39 @@ func TestSafeNameAndArtifactPath(t *testing.T) {
 func sha256hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+func TestExport_TimestampTokenTravels(t *testing.T) {
+	t.Parallel()
+	tsa := tsatest.New(t)
+	ctx := context.Background()
+	v, err := evidence.Init(ctx, evidence.Options{Dir: filepath.Join(t.TempDir(), "v"), Name: "tsa.example/aims", TSA: &evidence.TSA{URL: tsa.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	v.Append(ctx, evidence.Input{Run: "r", Connector: "c", Type: "t", Kind: "file.document", Subject: "a.md", Content: strings.NewReader("a")})
+	if _, err := v.SignCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := export(t, v, evidence.Filter{})
+	rep := verifyBytes(b, v.VerifierKey())
+	if !rep.OK || rep.Timestamp == nil {
+		t.Fatalf("bundle with token: %+v\n%s", rep, problemsText(rep))
+	}
+	// A token for other data is caught even when the bag's hashes are redone.
+	forged := rehash(t, rewrite(t, b, func(n string, d []byte) []byte {
+		if n == "data/checkpoint.tsr" {
+			cp, _ := v.LatestCheckpoint(ctx)
+			tok, _, err := (&evidence.TSA{URL: tsa.URL}).Stamp(ctx, append([]byte("other "), cp.Note...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		return d
+	}))
+	if rep := verifyBytes(forged, v.VerifierKey()); rep.OK || !strings.Contains(problemsText(rep), "data/checkpoint.tsr: timestamp token is for other data") {
+		t.Fatalf("forged token: %s", problemsText(rep))
+	}
 }

@@ -228,6 +228,11 @@ func (e *exporter) writeCheckpoint() error {
 	if err := e.writeBytes("data/checkpoint", e.cp.Note); err != nil {
 		return err
 	}
+	if e.cp.TSR != nil {
+		if err := e.writeBytes("data/checkpoint.tsr", e.cp.TSR); err != nil {
+			return err
+		}
+	}
 	return e.writeBytes("data/vault.pub", []byte(e.v.VerifierKey()+"\n"))
 }
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -50,16 +51,20 @@ func (p VerifyProblem) String() string {
 // VerifyReport is the outcome of Verify; its JSON form is `bundle verify
 // --format json`.
 type VerifyReport struct {
-	OK         bool            `json:"ok"`
-	Artifacts  int64           `json:"artifacts"`
-	Files      int64           `json:"files"`
-	Origin     string          `json:"origin,omitempty"`
-	Checkpoint int64           `json:"checkpoint"`
-	KeyPinned  bool            `json:"key_pinned"`
-	Warnings   []string        `json:"warnings"`
-	Problems   []VerifyProblem `json:"problems"`
-	Excluded   int64           `json:"excluded"`
-	Truncated  int64           `json:"problems_not_shown,omitempty"`
+	OK         bool   `json:"ok"`
+	Artifacts  int64  `json:"artifacts"`
+	Files      int64  `json:"files"`
+	Origin     string `json:"origin,omitempty"`
+	Checkpoint int64  `json:"checkpoint"`
+	// Timestamp is the time an RFC 3161 authority vouched for the checkpoint
+	// (data/checkpoint.tsr), when the bundle has one. Its chain to a trusted
+	// root is for `openssl ts -verify -CAfile` to check.
+	Timestamp *time.Time      `json:"timestamp,omitempty"`
+	KeyPinned bool            `json:"key_pinned"`
+	Warnings  []string        `json:"warnings"`
+	Problems  []VerifyProblem `json:"problems"`
+	Excluded  int64           `json:"excluded"`
+	Truncated int64           `json:"problems_not_shown,omitempty"`
 }
 
 func (r *VerifyReport) add(file, format string, args ...any) {
@@ -418,6 +423,17 @@ func (v *verifier) checkpoint(vkey string) *checkpoint {
 		return nil
 	}
 	v.rep.Origin, v.rep.Checkpoint = origin, size
+	if _, ok := v.files["data/checkpoint.tsr"]; ok {
+		if tsr, ok := v.readSmall("data/checkpoint.tsr"); ok {
+			ts, err := evidence.CheckTimestamp(tsr, b)
+			if err != nil {
+				v.rep.add("data/checkpoint.tsr", "%v", err)
+			} else {
+				t := ts.Time.UTC()
+				v.rep.Timestamp = &t
+			}
+		}
+	}
 	return &checkpoint{note: b, size: size, root: root}
 }
 
