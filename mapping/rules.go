@@ -126,6 +126,18 @@ var builtinRules = []Rule{
 	{Kind: "github.model_card", Controls: []string{"A.6.2.7", "A.8.2"}},
 	{Kind: "github.release", Controls: []string{"A.6.2.5"}},
 	{Kind: "github.sbom", Controls: []string{"A.4.4", "A.10.3"}},
+	// A summary of one repository's alerts of one feature. Only an enabled
+	// feature shows treatment being carried out; "enabled=false" (off or not
+	// licensed) is kept as evidence of the gap and maps nothing.
+	{Kind: "github.alert_summary"},
+	{Kind: "github.alert_summary", Attributes: map[string]string{"enabled": "true"}, Controls: []string{"8.3"}, Freshness: freshConfig},
+	// Organisation settings (two-factor requirement, members) control access
+	// to the documented information kept there.
+	{Kind: "github.organization", Controls: []string{"7.5.3"}, Freshness: freshConfig},
+	// SECURITY.md and other configured files: known kinds that map nothing by
+	// themselves (the catalog does not count GitHub for A.8.3).
+	{Kind: "github.security_policy"},
+	{Kind: "github.file"},
 
 	// AWS SageMaker. Only an approved model package records a deployment
 	// decision; every package documents design and technical detail.

@@ -88,6 +88,7 @@ func TestBuiltinRules_HandleEveryConnectorKind(t *testing.T) {
 		"github.repository", "github.branch_protection", "github.pull_request", "github.workflow_run",
 		"github.codeowners", "github.code_scanning_alert", "github.secret_scanning_alert", "github.dependabot_alert",
 		"github.model_card", "github.release", "github.sbom",
+		"github.alert_summary", "github.organization", "github.security_policy", "github.file",
 		"sagemaker.model_package", "sagemaker.model_card", "sagemaker.endpoint", "sagemaker.monitoring_schedule",
 		"sagemaker.training_job", "sagemaker.data_capture_config", "sagemaker.pipeline_execution",
 		"bedrock.invocation_logging", "bedrock.guardrail", "bedrock.custom_model", "bedrock.foundation_model",

@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/aimsvault/aimsvault/connectors"
 	"github.com/aimsvault/aimsvault/connectors/files"
+	"github.com/aimsvault/aimsvault/connectors/github"
 	"github.com/aimsvault/aimsvault/connectors/jira"
 )
 
@@ -12,6 +13,7 @@ import (
 func Registry() *connectors.Registry {
 	r := connectors.NewRegistry()
 	r.Register(files.Type)
+	r.Register(github.Type)
 	r.Register(jira.Type)
 	return r
 }
