@@ -11,7 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/aimsvault/aimsvault/evidence"
 	"github.com/aimsvault/aimsvault/evidence/bundle"
 )
 
@@ -26,9 +25,8 @@ func (a *app) bundleCommand() *cobra.Command {
 
 func (a *app) bundleExportCommand() *cobra.Command {
 	var (
-		out, since, until string
-		controls          []string
-		f                 evidence.Filter
+		out string
+		ff  filterFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "export -o FILE [--control ID]... [--connector NAME]... [--since T] [--until T]",
@@ -44,14 +42,8 @@ that period.`,
 			if out == "" {
 				return errors.New("-o FILE is required: where to write the bundle")
 			}
-			var err error
-			if f.Controls, err = expandControls(controls); err != nil {
-				return err
-			}
-			if f.Since, err = parseTimeFlag("since", since); err != nil {
-				return err
-			}
-			if f.Until, err = parseTimeFlag("until", until); err != nil {
+			f, err := ff.filter()
+			if err != nil {
 				return err
 			}
 			v, err := a.openVault(cmd.Context())
@@ -89,10 +81,7 @@ that period.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "bundle file to write (.zip)")
-	cmd.Flags().StringSliceVar(&controls, "control", nil, "only evidence for this control (repeatable; A.6 selects its controls)")
-	cmd.Flags().StringSliceVar(&f.Connectors, "connector", nil, "only evidence from this connector (repeatable)")
-	cmd.Flags().StringVar(&since, "since", "", "only evidence collected at or after this time (date or RFC 3339)")
-	cmd.Flags().StringVar(&until, "until", "", "only evidence collected before this time (date or RFC 3339)")
+	ff.register(cmd)
 	return cmd
 }
 

@@ -31,26 +31,21 @@ func (a *app) evidenceCommand() *cobra.Command {
 
 func (a *app) evidenceListCommand() *cobra.Command {
 	var (
-		f            evidence.Filter
-		controls     []string
-		since, until string
-		format       string
+		ff     filterFlags
+		kinds  []string
+		limit  int
+		format string
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List records (all that match unless --limit), streamed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if f.Controls, err = expandControls(controls); err != nil {
+			f, err := ff.filter()
+			if err != nil {
 				return err
 			}
-			if f.Since, err = parseTimeFlag("since", since); err != nil {
-				return err
-			}
-			if f.Until, err = parseTimeFlag("until", until); err != nil {
-				return err
-			}
+			f.Kinds, f.Limit = kinds, limit
 			v, err := a.openVault(cmd.Context())
 			if err != nil {
 				return err
@@ -74,12 +69,9 @@ func (a *app) evidenceListCommand() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringSliceVar(&controls, "control", nil, "only records for this control (repeatable; A.6 selects its controls)")
-	cmd.Flags().StringSliceVar(&f.Connectors, "connector", nil, "only records from this connector (repeatable)")
-	cmd.Flags().StringSliceVar(&f.Kinds, "kind", nil, "only records of this kind (repeatable)")
-	cmd.Flags().StringVar(&since, "since", "", "only records collected at or after this time")
-	cmd.Flags().StringVar(&until, "until", "", "only records collected before this time")
-	cmd.Flags().IntVar(&f.Limit, "limit", 0, "at most this many records")
+	ff.register(cmd)
+	cmd.Flags().StringSliceVar(&kinds, "kind", nil, "only records of this kind (repeatable)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many records")
 	formatFlag(cmd, &format, "table", "json")
 	return cmd
 }
@@ -91,13 +83,9 @@ func (a *app) evidenceShowCommand() *cobra.Command {
 		Short: "Show one record",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := a.openVault(cmd.Context())
+			_, r, err := a.record(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			r, err := v.Record(cmd.Context(), args[0])
-			if err != nil {
-				return notFoundHint(err)
 			}
 			if format == "json" {
 				return writeJSON(a.stdout, r)
@@ -140,13 +128,9 @@ func (a *app) evidenceGetCommand() *cobra.Command {
 		Short: "Write a record's raw content to stdout or a file, checking its hash",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := a.openVault(cmd.Context())
+			v, r, err := a.record(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			r, err := v.Record(cmd.Context(), args[0])
-			if err != nil {
-				return notFoundHint(err)
 			}
 			rc, _, err := v.OpenContent(cmd.Context(), r.SHA256)
 			if err != nil {
