@@ -19,7 +19,7 @@ func (ff *filterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&ff.controls, "control", nil, "only evidence for this control (repeatable; A.6 selects its controls)")
 	cmd.Flags().StringSliceVar(&ff.connectors, "connector", nil, "only evidence from this connector (repeatable)")
 	cmd.Flags().StringVar(&ff.since, "since", "", "only evidence collected at or after this time (date or RFC 3339)")
-	cmd.Flags().StringVar(&ff.until, "until", "", "only evidence collected before this time (date or RFC 3339)")
+	cmd.Flags().StringVar(&ff.until, "until", "", "only evidence collected before this time (RFC 3339; a date includes that day)")
 }
 
 // filter checks the flags and returns the filter they select.

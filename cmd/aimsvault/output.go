@@ -97,7 +97,8 @@ func shortTime(t *time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04")
 }
 
-// parseTimeFlag accepts RFC 3339 or a date (midnight UTC).
+// parseTimeFlag accepts RFC 3339 or a date (midnight UTC). A date given to
+// --until includes that whole day, as in --period FROM..TO.
 func parseTimeFlag(name, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -106,6 +107,9 @@ func parseTimeFlag(name, s string) (time.Time, error) {
 		return t, nil
 	}
 	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if name == "until" {
+			t = t.AddDate(0, 0, 1)
+		}
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--%s %q: use a date (2026-01-31) or RFC 3339 time (2026-01-31T12:00:00Z)", name, s)

@@ -18,7 +18,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cc
 table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{text-align:left;padding:.25em .5em;border-bottom:1px solid #e5e5e5;vertical-align:top}
 th{background:#f4f4f4}code,.mono{font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}
 .covered{color:#0a6b2d;font-weight:600}.stale{color:#9a6700;font-weight:600}.missing{color:#b42318;font-weight:600}.manual{color:#475467;font-weight:600}
-.note{color:#555}@media print{a{color:inherit;text-decoration:none}h2{page-break-before:auto}}`
+.note{color:#555}.d{white-space:nowrap}@media print{a{color:inherit;text-decoration:none}h2{page-break-before:auto}}`
 
 // writeIndex writes data/index.html: who and what the bundle is, coverage
 // per requirement item, then each item's evidence with links to the files.
@@ -56,10 +56,10 @@ func (e *exporter) writeIndex() error {
 			if r.Newest != nil {
 				newest = r.Newest.UTC().Format("2006-01-02")
 			}
-			p("<tr><td><a href=\"#c-%s\">%s</a></td><td>%s</td><td class=\"%s\">%s</td><td>%d</td><td>%s</td>",
+			p("<tr><td><a href=\"#c-%s\">%s</a></td><td>%s</td><td class=\"%s\">%s</td><td>%d</td><td class=\"d\">%s</td>",
 				esc(r.Control), esc(r.Control), esc(r.Title), r.Status, r.Status, r.EvidenceCount, newest)
 			if len(gaps) > 0 {
-				p("<td>%s</td>", esc(gapDays(gaps[r.Control])))
+				p("<td class=\"d\">%s</td>", esc(gapDays(gaps[r.Control])))
 			}
 			p("</tr>\n")
 		}
@@ -72,7 +72,7 @@ func (e *exporter) writeIndex() error {
 					p("<table><tr><th>Collected</th><th>Source</th><th>Kind</th><th>Subject</th><th>SHA-256</th></tr>\n")
 				}
 				n++
-				p("<tr><td>%s</td><td>%s</td><td>%s</td><td><a href=\"%s\">%s</a></td><td class=\"mono\">%s</td></tr>\n",
+				p("<tr><td class=\"d\">%s</td><td>%s</td><td>%s</td><td><a href=\"%s\">%s</a></td><td class=\"mono\">%s</td></tr>\n",
 					esc(c.CollectedAt), esc(c.Connector), esc(c.Kind), esc(strings.TrimPrefix(c.Path, "data/")), esc(c.Subject), esc(c.SHA256))
 				return nil
 			})
