@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BENCHTIME ?= 3x
 
-.PHONY: help build test run bench lint fuzz tidy-check clean
+.PHONY: help build test run demo measure-idle bench lint fuzz tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -19,10 +19,17 @@ build: ## build bin/aimsvault
 test: ## run every test, with the race detector (no network)
 	$(GO) test -race -count=1 ./...
 
-run: build ## init (if needed), collect and show coverage with config.example.yaml
+run: build ## init (if needed), then serve config.example.yaml until Ctrl-C
+	./$(BIN) --config $(CONFIG) init
+	./$(BIN) --config $(CONFIG) serve
+
+demo: build ## init (if needed), collect once and show coverage with config.example.yaml
 	./$(BIN) --config $(CONFIG) init
 	./$(BIN) --config $(CONFIG) collect
 	./$(BIN) --config $(CONFIG) coverage
+
+measure-idle: ## RSS and CPU of serve idling with 10 connectors (Linux)
+	scripts/measure-idle.sh
 
 bench: ## run the benchmarks (ingest rate, 1 GiB artifact, verify of 100k records)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./...

@@ -5,7 +5,9 @@
 // against the file's folder and validates the result.
 //
 // Load reports every problem in the file at once, each with its line and key,
-// as an *Errors; each problem matches ErrInvalid.
+// as an *Errors; each problem matches ErrInvalid. One kind of problem does not
+// fail the file on its own: an unset ${VAR} inside a connector block breaks
+// only that connector (Connector.Err), so that the others still run.
 //
 // ${VAR} is expanded in every scalar value (never in keys) before decoding;
 // $${ is a literal ${. Expanded values reach plain Go types (string, numbers,
@@ -95,8 +97,8 @@ type Log struct {
 
 // Defaults apply to every connector that does not set its own.
 type Defaults struct {
-	// Schedule is a robfig/cron expression, or @every 6h, @daily. Default
-	// "0 3 * * *". The scheduler checks it.
+	// Schedule is a cron expression, or @every 6h, @daily (see
+	// ParseSchedule). Default "0 3 * * *".
 	Schedule string `yaml:"schedule"`
 	// Timeout bounds one run. Default 15m.
 	Timeout Duration `yaml:"timeout"`
@@ -119,13 +121,19 @@ type Connector struct {
 	Name string `yaml:"name"`
 	// Type is a registered connector type ("github", "files").
 	Type string `yaml:"type"`
-	// Schedule is this connector's cron expression; Load fills
-	// defaults.schedule when it is empty.
+	// Schedule is this connector's cron expression (see ParseSchedule);
+	// Load fills defaults.schedule when it is empty.
 	Schedule string `yaml:"schedule"`
 	// Timeout bounds one run; Load fills defaults.timeout when it is zero.
 	Timeout Duration `yaml:"timeout"`
 	// Line is the line of the block in the file.
 	Line int `yaml:"-"`
+	// Err, when set, is why this connector cannot run: its block uses a
+	// ${VAR} that is unset. Load reports that here rather than failing, so
+	// the other connectors still run; Err is an *Errors (matching
+	// ErrInvalid) naming each variable, its line and key, never a value.
+	// The block's Settings are then incomplete and must not be used.
+	Err error `yaml:"-"`
 	// Settings is the typed config from Options.Types.NewConfig (a pointer),
 	// decoded from the block's other keys, with its Paths resolved.
 	Settings any `yaml:"-"`
@@ -163,7 +171,8 @@ func defaultConfig() Config {
 
 // Load reads, expands, decodes and validates the config file at path.
 // All problems in the file are reported at once: the returned error is an
-// *Errors, and matches ErrInvalid. A missing file also matches fs.ErrNotExist.
+// *Errors, and matches ErrInvalid. A connector whose block uses an unset
+// ${VAR} is returned with Err set instead, when nothing else is wrong. A missing file also matches fs.ErrNotExist.
 func Load(path string, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
@@ -183,7 +192,7 @@ func Load(path string, opts Options) (*Config, error) {
 	cfg.File = abs
 	d := &decoder{file: path, opts: opts, dir: filepath.Dir(abs)}
 	d.load(src, &cfg)
-	if len(d.errs) > 0 {
+	if d.fatal() {
 		return nil, d.result()
 	}
 	return &cfg, nil
@@ -238,6 +247,8 @@ func (d *decoder) validate(cfg *Config) {
 	}
 	if cfg.Defaults.Schedule == "" {
 		bad("defaults.schedule", "must not be empty: a cron expression such as \"0 3 * * *\" or @every 6h")
+	} else if _, err := ParseSchedule(cfg.Defaults.Schedule); err != nil {
+		bad("defaults.schedule", "bad schedule: %v (%s)", err, scheduleHelp)
 	}
 	if cfg.Defaults.Timeout <= 0 {
 		bad("defaults.timeout", "must be positive, e.g. 15m")

@@ -363,6 +363,9 @@ connectors:
 	}
 }
 
+// An unset variable alone breaks only its connector (see
+// TestLoad_UnsetVariableBreaksOnlyItsConnector); beside another problem it
+// is reported with it, and the file fails.
 func TestLoad_UnsetVariable(t *testing.T) {
 	t.Parallel()
 	src := `connectors:

@@ -25,19 +25,39 @@ type decoder struct {
 
 	anchors  map[string]ast.Node
 	expanded map[ast.Node][]string    // scalar nodes that held ${VAR}, and the names
+	unset    map[ast.Node][]string    // scalar nodes that held an unset ${VAR}, and its names
+	soft     map[*Error]bool          // problems that break one connector, not the file
 	done     map[*ast.StringNode]bool // scalars already expanded
 	lines    map[string]int           // key path -> line, for validate
 
 	mergeDepth int // guards against an anchor merged into itself
 }
 
-func (d *decoder) add(line int, key, msg string) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: line, Key: key, Msg: msg})
+func (d *decoder) add(line int, key, msg string) *Error {
+	e := &Error{File: d.file, Line: line, Key: key, Msg: msg}
+	d.errs = append(d.errs, e)
+	return e
+}
+
+// fatal reports whether any problem fails the whole file. Problems that only
+// break one connector (an unset ${VAR} in its block) do not, unless there are
+// others; then all are reported.
+func (d *decoder) fatal() bool {
+	for _, e := range d.errs {
+		if !d.soft[e] {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) result() *Errors {
-	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+	sortErrors(d.errs)
 	return &Errors{File: d.file, List: d.errs}
+}
+
+func sortErrors(list []*Error) {
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Line < list[j].Line })
 }
 
 // commonKeys are the keys of a connector block that are not the type's own.
@@ -71,6 +91,8 @@ func (d *decoder) load(src []byte, cfg *Config) {
 	}
 	d.anchors = map[string]ast.Node{}
 	d.expanded = map[ast.Node][]string{}
+	d.unset = map[ast.Node][]string{}
+	d.soft = map[*Error]bool{}
 	d.done = map[*ast.StringNode]bool{}
 	d.lines = map[string]int{}
 	if body != nil {
@@ -477,6 +499,9 @@ func needsWalk(t reflect.Type) bool {
 // decodeError records err from decoding n. When n's value came from the
 // environment the message does not say what the value was.
 func (d *decoder) decodeError(err error, n ast.Node, keyPath string, t reflect.Type) {
+	if len(d.unsetIn(n)) > 0 {
+		return // the unset variable is the problem, and is reported already
+	}
 	line := nodeLine(n)
 	msg := err.Error()
 	var ye yaml.Error
@@ -533,6 +558,29 @@ func (d *decoder) varsIn(n ast.Node) []string {
 	return vars
 }
 
+// unsetIn lists the unset ${VAR}s inside n, following aliases: a block that
+// merges or aliases a value holding an unset variable is broken too.
+func (d *decoder) unsetIn(n ast.Node) []string {
+	var names []string
+	seen := map[ast.Node]bool{}
+	var visit visitFunc
+	visit = func(x ast.Node) {
+		if seen[x] {
+			return
+		}
+		seen[x] = true
+		names = append(names, d.unset[x]...)
+		if a, ok := x.(*ast.AliasNode); ok && a.Value != nil {
+			if target, ok := d.anchors[a.Value.GetToken().Value]; ok && len(seen) < 1<<16 {
+				ast.Walk(visit, target)
+			}
+		}
+	}
+	ast.Walk(visit, n)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 type visitFunc func(ast.Node)
 
 func (f visitFunc) Visit(n ast.Node) ast.Visitor { f(n); return f }
@@ -575,12 +623,16 @@ func (d *decoder) decodeConnectors(n ast.Node, cfg *Config) {
 			continue
 		}
 		var rest []*ast.MappingValueNode
+		var schedNode ast.Node
 		cv := reflect.ValueOf(&c).Elem()
 		for _, mv := range ents {
 			k := keyString(mv.Key)
 			if !slices.Contains(commonKeys, k) {
 				rest = append(rest, mv)
 				continue
+			}
+			if k == "schedule" {
+				schedNode = mv.Value
 			}
 			d.lines[label+"."+k] = nodeLine(mv.Key)
 			d.decodeValue(mv.Value, cv.FieldByIndex(fieldIndex(cv.Type(), k)), label+"."+k)
@@ -606,6 +658,15 @@ func (d *decoder) decodeConnectors(n ast.Node, cfg *Config) {
 		}
 		if c.Timeout < 0 {
 			d.add(lineOf("timeout"), label+".timeout", "must not be negative")
+		}
+		if c.Schedule != "" {
+			if _, err := ParseSchedule(c.Schedule); err != nil {
+				msg := fmt.Sprintf("bad schedule: %v (%s)", err, scheduleHelp)
+				if vars := d.varsIn(schedNode); len(vars) > 0 {
+					msg = fmt.Sprintf("the value of %s is not a schedule (%s)", strings.Join(vars, ", "), scheduleHelp)
+				}
+				d.add(lineOf("schedule"), label+".schedule", msg)
+			}
 		}
 
 		var names []string
@@ -635,6 +696,27 @@ func (d *decoder) decodeConnectors(n ast.Node, cfg *Config) {
 					d.add(c.Line, label, e.Error())
 				}
 			}
+		}
+
+		// An unset ${VAR} breaks this connector only: its runs fail with
+		// these problems, and the other connectors run.
+		if d.countUnder(label) == 0 {
+			if names := d.unsetIn(el); len(names) > 0 {
+				// Reached only through an alias: say so where the block is.
+				for _, name := range names {
+					d.soft[d.add(c.Line, label, unsetMsg(name)+" (used through an alias)")] = true
+				}
+			}
+		}
+		var broken []*Error
+		for _, e := range d.errs {
+			if d.soft[e] && (e.Key == label || strings.HasPrefix(e.Key, label+".") || strings.HasPrefix(e.Key, label+"[")) {
+				broken = append(broken, e)
+			}
+		}
+		if len(broken) > 0 {
+			sortErrors(broken)
+			c.Err = &Errors{File: d.file, List: broken}
 		}
 
 		if c.Schedule == "" {

@@ -59,9 +59,21 @@ func (d *decoder) expandString(s *ast.StringNode, at ast.Node, keyPath string) {
 		return
 	}
 	d.done[s] = true
-	out, vars, problems := expandVars(s.Value, d.opts.LookupEnv)
+	out, vars, unset, problems := expandVars(s.Value, d.opts.LookupEnv)
 	for _, p := range problems {
 		d.add(nodeLine(at), keyPath, p)
+	}
+	for _, name := range unset {
+		e := d.add(nodeLine(at), keyPath, unsetMsg(name))
+		// Inside a connector block, an unset variable breaks that connector
+		// only (Connector.Err); anywhere else it fails the file.
+		if strings.HasPrefix(keyPath, "connectors[") {
+			d.soft[e] = true
+		}
+	}
+	if len(unset) > 0 {
+		d.unset[s] = unset
+		d.unset[at] = unset
 	}
 	s.Value = out
 	if s.Token != nil {
@@ -73,10 +85,15 @@ func (d *decoder) expandString(s *ast.StringNode, at ast.Node, keyPath string) {
 	}
 }
 
+func unsetMsg(name string) string {
+	return fmt.Sprintf("${%s} is not set: export it or remove the key", name)
+}
+
 // expandVars expands ${NAME} in s with lookup; $${ is a literal ${. It
-// returns the names it expanded and a message per problem. Messages name
-// variables but never hold a value.
-func expandVars(s string, lookup func(string) (string, bool)) (out string, vars, problems []string) {
+// returns the names it expanded, those of them that are unset (expanded to
+// nothing), and a message per other problem. Messages name variables but
+// never hold a value.
+func expandVars(s string, lookup func(string) (string, bool)) (out string, vars, unset, problems []string) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		switch {
@@ -100,7 +117,7 @@ func expandVars(s string, lookup func(string) (string, bool)) (out string, vars,
 			vars = append(vars, name)
 			val, ok := lookup(name)
 			if !ok {
-				problems = append(problems, fmt.Sprintf("${%s} is not set: export it or remove the key", name))
+				unset = append(unset, name)
 				continue
 			}
 			b.WriteString(val)
@@ -109,7 +126,7 @@ func expandVars(s string, lookup func(string) (string, bool)) (out string, vars,
 			i++
 		}
 	}
-	return b.String(), vars, problems
+	return b.String(), vars, unset, problems
 }
 
 func validVarName(name string) bool {

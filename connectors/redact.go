@@ -31,8 +31,10 @@ var (
 	queryParamRE = regexp.MustCompile(`(?i)([?&;#](?:token|access_token|api_key|apikey|key|password|secret|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token|client_secret|code)=)[^&#\s"'<>]+`)
 	// fieldRE finds header lines, JSON fields and key=value pairs whose name
 	// says they carry a credential: "Authorization: Bearer x", "X-Api-Key: x",
-	// `"access_token":"x"`, "map[Authorization:[Bearer x]]".
-	fieldRE = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|[a-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|cookie)[a-z0-9_\-]*)(["']?\s*[:=]\s*[\["']*)(?:(?:bearer|basic|token|digest)\s+)?[^\s"',;&\]]+`)
+	// `"access_token":"x"`, "map[Authorization:[Bearer x]]". A value that
+	// starts with "${" is a config placeholder that names a variable, as in
+	// "token: ${GITHUB_TOKEN} is not set", and is kept.
+	fieldRE = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|[a-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|cookie)[a-z0-9_\-]*)(["']?\s*[:=]\s*[\["']*)(?:(?:bearer|basic|token|digest)\s+)?(?:[^\s"',;&\]$][^\s"',;&\]]*|\$[^{\s"',;&\]][^\s"',;&\]]*)`)
 	// bearerRE and basicRE find credentials after an auth scheme even when
 	// the header name was cut off. The minimum length spares prose such as
 	// `Basic realm`.

@@ -139,14 +139,21 @@ func (v *Vault) Append(ctx context.Context, in Input) (rec *Record, newBlob bool
 	}
 	leaf := rec.leafBytes(prov)
 
+	// The batch is shared: a statement interrupted by one caller's
+	// cancellation would make SQLite roll back every caller's records. So
+	// cancellation is honoured before the write, never during it.
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	wctx := context.WithoutCancel(ctx)
 	v.writeMu.Lock()
 	defer v.writeMu.Unlock()
-	b, err := v.batchLocked(ctx)
+	b, err := v.batchLocked(wctx)
 	if err != nil {
 		return nil, false, err
 	}
 	rec.Index = v.ws.size
-	newBlob, err = v.insertLocked(ctx, b, rec, leaf, inline)
+	newBlob, err = v.insertLocked(wctx, b, rec, leaf, inline)
 	if err != nil {
 		return nil, false, fmt.Errorf("append record for %s: %w", in.Subject, err)
 	}
@@ -341,6 +348,10 @@ func (v *Vault) Flush(ctx context.Context) error {
 // execLocked runs a write outside the Merkle log (run records, logs) in the
 // current batch, or on its own when none is open.
 func (v *Vault) exec(ctx context.Context, q string, args ...any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx) // see Append: the batch is shared
 	v.writeMu.Lock()
 	defer v.writeMu.Unlock()
 	if b := v.ws.cur; b != nil {

@@ -137,6 +137,10 @@ func (v *Vault) AppendRunLogs(ctx context.Context, run string, lines []LogLine) 
 	if len(lines) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx) // see Append: the batch is shared
 	v.writeMu.Lock()
 	defer v.writeMu.Unlock()
 	b, err := v.batchLocked(ctx)

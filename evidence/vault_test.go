@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"context"
 
 	"crypto/sha256"
 	"database/sql"
@@ -481,5 +482,30 @@ func TestRuns_RecordAndInterrupt(t *testing.T) {
 	logs, err := v.RunLogs(t.Context(), "run-a")
 	if err != nil || len(logs) != 2 || logs[1].Msg != "run finished" {
 		t.Fatalf("logs: %v %+v", err, logs)
+	}
+}
+
+// One caller's cancellation must not take other callers' records in the
+// shared batch with it.
+func TestAppend_CanceledCallerKeepsOthersRecords(t *testing.T) {
+	t.Parallel()
+	v := newVault(t)
+	kept := appendText(t, v, "kept.md", "kept")
+	for range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, _, err := v.Append(ctx, Input{Run: "r", Connector: "c", Type: "t", Kind: "k", Subject: "canceled", Content: strings.NewReader("x")}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Append with a canceled ctx: %v", err)
+		}
+	}
+	if err := v.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Record(t.Context(), kept.ID); err != nil {
+		t.Fatalf("record appended before the canceled call was lost: %v", err)
+	}
+	rep, err := v.Verify(t.Context(), "")
+	if err != nil || !rep.OK || rep.Records != 1 {
+		t.Fatalf("verify: %v %+v", err, rep)
 	}
 }

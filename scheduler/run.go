@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,8 +35,11 @@ const (
 )
 
 // ClassInternal marks a failure of aimsvault itself (the vault refused a
-// write), as opposed to the source.
+// write, a connector panicked), as opposed to the source.
 const ClassInternal connectors.ErrorClass = "internal"
+
+// DefaultStopGrace is Runner.StopGrace when it is zero.
+const DefaultStopGrace = 10 * time.Second
 
 // Runner runs connectors into a vault.
 type Runner struct {
@@ -49,6 +54,13 @@ type Runner struct {
 	HTTP connectors.HTTPOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// StopGrace is how long a connector gets to return once its run is
+	// canceled or times out (default DefaultStopGrace). One that has not
+	// returned by then is abandoned: the run is recorded as it stands,
+	// whatever the connector emits later is refused, and its goroutine is
+	// left to end on its own. A connector blocked where ctx cannot reach (a
+	// read on a hung mount) thus never holds up the daemon.
+	StopGrace time.Duration
 }
 
 // maxStoredLogLines bounds the log lines kept per run; later ones are
@@ -57,6 +69,13 @@ const maxStoredLogLines = 10000
 
 // Run runs one configured connector now and returns its run record. The
 // error is the run's own failure, already redacted; the record says the same.
+// A nil record means the run could not even be recorded (the vault refused).
+//
+// Canceling ctx cancels the run, which is then recorded as canceled; the
+// record is written whatever the state of ctx. A connector with Err set (an
+// unset ${VAR}) is not built: its run fails with that error, class config.
+// A panic in the connector fails the run, class internal. Run is safe for
+// concurrent use, for different connectors.
 func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (*evidence.Run, error) {
 	now := r.clock()
 	id, err := uuid.NewV7()
@@ -68,7 +87,10 @@ func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (
 	capture := newCaptureHandler(r.Logger.Handler(), redactor, maxStoredLogLines)
 	log := slog.New(capture).With("connector", cc.Name, "type", cc.Type, "run", run.ID)
 
-	if err := r.Vault.StartRun(ctx, run); err != nil {
+	// Vault writes never take a ctx that can be canceled mid-statement: an
+	// interrupted SQLite statement rolls back the shared batch it is in.
+	bg := context.WithoutCancel(ctx)
+	if err := r.Vault.StartRun(bg, run); err != nil {
 		return nil, err
 	}
 	log.Info("run started", "trigger", trigger)
@@ -95,7 +117,6 @@ func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (
 		log.Warn("log lines not stored", "dropped", n)
 	}
 	// Record the outcome even if ctx is done: a canceled run must say so.
-	bg := context.WithoutCancel(ctx)
 	if err := r.Vault.AppendRunLogs(bg, run.ID, capture.lines()); err != nil {
 		r.Logger.Error("store run logs", "run", run.ID, "err", err)
 	}
@@ -125,6 +146,9 @@ type collectResult struct {
 // collect builds the connector and pipes its artifacts into the vault, then
 // signs a checkpoint over whatever landed.
 func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence.Run, log *slog.Logger, redactor *connectors.Redactor) collectResult {
+	if cc.Err != nil {
+		return collectResult{cc.Err, connectors.ClassConfig}
+	}
 	typ, ok := r.Registry.Lookup(cc.Type)
 	if !ok {
 		return collectResult{fmt.Errorf("unknown connector type %q", cc.Type), connectors.ClassConfig}
@@ -132,13 +156,21 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 	httpOpts := r.HTTP
 	httpOpts.Logger = log
 	httpOpts.Secrets = append(httpOpts.Secrets, config.SecretsOf(cc.Settings)...)
-	conn, err := typ.New(cc.Settings, connectors.Deps{
-		Name:   cc.Name,
-		HTTP:   connectors.NewHTTPClient(httpOpts),
-		Logger: log,
-		Now:    r.clock(),
+	var conn connectors.Connector
+	err := recovered(func() (err error) {
+		conn, err = typ.New(cc.Settings, connectors.Deps{
+			Name:   cc.Name,
+			HTTP:   connectors.NewHTTPClient(httpOpts),
+			Logger: log,
+			Now:    r.clock(),
+		})
+		return err
 	})
 	if err != nil {
+		if pe := (*panicError)(nil); errors.As(err, &pe) {
+			pe.log(log)
+			return collectResult{redactor.Error(err), ClassInternal}
+		}
 		return collectResult{fmt.Errorf("configure: %w", err), connectors.ClassConfig}
 	}
 	if cc.Timeout > 0 {
@@ -147,32 +179,50 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		defer cancel()
 	}
 
-	var mapErrs []error
-	var vaultErr error
+	// st is what emit shares with this function. Once st.closed (the
+	// connector was abandoned) emit refuses everything and changes nothing.
+	var st struct {
+		sync.Mutex
+		closed   bool
+		mapErrs  []error
+		vaultErr error
+	}
 	emit := func(a connectors.Artifact) error {
 		if c, ok := a.Content.(io.Closer); ok {
 			defer c.Close()
 		}
-		controls, err := r.Mapper.Map(a.Kind, a.Attributes)
-		if err != nil {
-			// The artifact still lands with the controls that are valid;
-			// the run fails so that someone fixes the source.
-			mapErrs = append(mapErrs, fmt.Errorf("%s: %w", a.Subject, err))
-			log.Warn("artifact has invalid controls", "subject", a.Subject, "err", err)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		controls, mapErr := r.Mapper.Map(a.Kind, a.Attributes)
 		prov, err := connectors.CanonicalJSON(a.Provenance)
 		if err != nil {
 			return err
 		}
-		_, newBlob, err := r.Vault.Append(ctx, evidence.Input{
+		content := &gatedReader{r: a.Content, closed: func() bool { st.Lock(); defer st.Unlock(); return st.closed }}
+		if a.Content == nil {
+			content.r = eofReader{}
+		}
+		_, newBlob, err := r.Vault.Append(context.WithoutCancel(ctx), evidence.Input{
 			Run: run.ID, Connector: cc.Name, Type: cc.Type,
 			Kind: a.Kind, Subject: a.Subject, MediaType: a.MediaType, SourceURL: a.SourceURL,
 			EffectiveAt: a.EffectiveAt, Provenance: prov, Attributes: a.Attributes, Controls: controls,
-			Content: a.Content,
+			Content: content,
 		})
+		st.Lock()
+		defer st.Unlock()
+		if st.closed {
+			return errAbandoned
+		}
+		if mapErr != nil {
+			// The artifact still lands with the controls that are valid;
+			// the run fails so that someone fixes the source.
+			st.mapErrs = append(st.mapErrs, fmt.Errorf("%s: %w", a.Subject, mapErr))
+			log.Warn("artifact has invalid controls", "subject", a.Subject, "err", mapErr)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
-				vaultErr = err
+				st.vaultErr = err
 			}
 			return err
 		}
@@ -183,7 +233,33 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		log.Debug("artifact stored", "kind", a.Kind, "subject", a.Subject)
 		return nil
 	}
-	cerr := conn.Collect(ctx, emit)
+
+	done := make(chan error, 1)
+	go func() { done <- recovered(func() error { return conn.Collect(ctx, emit) }) }()
+	var cerr error
+	select {
+	case cerr = <-done:
+	case <-ctx.Done():
+		grace := r.StopGrace
+		if grace <= 0 {
+			grace = DefaultStopGrace
+		}
+		t := time.NewTimer(grace)
+		select {
+		case cerr = <-done:
+		case <-t.C:
+			st.Lock()
+			st.closed = true
+			st.Unlock()
+			cerr = fmt.Errorf("connector did not return within %s of being stopped, left behind: %w", grace, ctx.Err())
+			log.Error("connector abandoned", "grace", grace.String())
+		}
+		t.Stop()
+	}
+	st.Lock()
+	st.closed = true // from here on, emit changes nothing
+	mapErrs, vaultErr := st.mapErrs, st.vaultErr
+	st.Unlock()
 
 	// Whatever landed is committed and signed, even if the run failed
 	// part-way: those records are true observations.
@@ -195,6 +271,7 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		sealErr = fmt.Errorf("sign checkpoint: %w", err)
 	}
 
+	var pe *panicError
 	switch {
 	case vaultErr != nil:
 		return collectResult{fmt.Errorf("vault: %w", vaultErr), ClassInternal}
@@ -203,6 +280,9 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		return collectResult{fmt.Errorf("checkpoint signed, but not time-stamped: %w", sealErr), connectors.ClassUpstream}
 	case sealErr != nil:
 		return collectResult{sealErr, ClassInternal}
+	case errors.As(cerr, &pe):
+		pe.log(log)
+		return collectResult{redactor.Error(cerr), ClassInternal}
 	case cerr != nil:
 		class := connectors.Classify(cerr)
 		if errors.Is(cerr, context.DeadlineExceeded) && ctx.Err() != nil {
@@ -216,4 +296,54 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		return collectResult{fmt.Errorf("mapping: %w", errors.Join(mapErrs...)), connectors.ClassConfig}
 	}
 	return collectResult{}
+}
+
+// errAbandoned is what emit and content reads return once the runner has
+// given up waiting for a connector.
+var errAbandoned = errors.New("run is over: the connector did not stop in time")
+
+// gatedReader fails every read once closed reports true, so content still
+// streaming from an abandoned connector never becomes a record.
+type gatedReader struct {
+	r      io.Reader
+	closed func() bool
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.closed() {
+		return 0, errAbandoned
+	}
+	n, err := g.r.Read(p)
+	if g.closed() {
+		return 0, errAbandoned
+	}
+	return n, err
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// panicError is a connector's panic, recovered so that it fails one run
+// rather than the daemon.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("connector panicked: %v", e.value) }
+
+// log records the panic's stack with the run: it is a bug to report.
+func (e *panicError) log(log *slog.Logger) {
+	log.Error("connector panicked", "panic", fmt.Sprint(e.value), "stack", string(e.stack))
+}
+
+// recovered calls f, turning a panic into a *panicError.
+func recovered(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return f()
 }

@@ -38,15 +38,36 @@ func (a *app) close() {
 	}
 }
 
+// extraTypes are connector types registered beside the built-in ones; only
+// the end-to-end tests' build adds any (see e2ehooks.go).
+var extraTypes []connectors.Type
+
 // loadConfig reads and validates the config file.
 func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
-	a.registry = all.Registry()
-	cfg, err := config.Load(a.configPath, config.Options{Types: a.registry, KnownControl: mapping.Known})
+	cfg, m, err := a.readConfig()
 	if err != nil {
 		return nil, err
+	}
+	a.cfg, a.mapper = cfg, m
+	a.logger = newLogger(a.stderr, cfg.Log.Level)
+	return cfg, nil
+}
+
+// readConfig reads and validates the config file and builds its mapper,
+// changing nothing in a: serve's reload uses it too.
+func (a *app) readConfig() (*config.Config, *mapping.Mapper, error) {
+	if a.registry == nil {
+		a.registry = all.Registry()
+		for _, t := range extraTypes {
+			a.registry.Register(t)
+		}
+	}
+	cfg, err := config.Load(a.configPath, config.Options{Types: a.registry, KnownControl: mapping.Known})
+	if err != nil {
+		return nil, nil, err
 	}
 	rules := make([]mapping.Rule, len(cfg.Mapping.Rules))
 	for i, r := range cfg.Mapping.Rules {
@@ -54,23 +75,26 @@ func (a *app) loadConfig() (*config.Config, error) {
 	}
 	m, err := mapping.NewMapper(rules)
 	if err != nil {
-		return nil, fmt.Errorf("%s: mapping.rules: %w", a.configPath, err)
+		return nil, nil, fmt.Errorf("%s: mapping.rules: %w", a.configPath, err)
 	}
-	a.cfg, a.mapper = cfg, m
-	a.logger = newLogger(a.stderr, cfg.Log.Level)
-	return cfg, nil
+	return cfg, m, nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: l}
+	opts := &slog.HandlerOptions{Level: parseLevel(level)}
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// parseLevel parses a log.level the config accepted; anything else is info.
+func parseLevel(level string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
 }
 
 func (a *app) vaultOptions(cfg *config.Config) evidence.Options {

@@ -72,6 +72,7 @@ and Annex A controls it evidences.`,
 	root.AddCommand(
 		a.initCommand(),
 		a.collectCommand(),
+		a.serveCommand(),
 		a.connectorsCommand(),
 		a.evidenceCommand(),
 		a.coverageCommand(),
