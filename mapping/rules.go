@@ -143,19 +143,43 @@ var builtinRules = []Rule{
 	// decision; every package documents design and technical detail.
 	{Kind: "sagemaker.model_package", Controls: []string{"A.6.2.3", "A.6.2.7"}},
 	{Kind: "sagemaker.model_package", Attributes: map[string]string{"approval_status": "Approved"}, Controls: []string{"A.6.2.5"}},
+	// An approved package that carries its metrics reports records the
+	// verification the approval rested on.
+	{Kind: "sagemaker.model_package", Attributes: map[string]string{"approval_status": "Approved", "model_metrics": "true"}, Controls: []string{"A.6.2.4"}},
+	// A model package group names one model of the registry: the inventory
+	// the AIMS scope is checked against.
+	{Kind: "sagemaker.model_package_group", Controls: []string{"4.3"}},
 	{Kind: "sagemaker.model_card", Controls: []string{"A.4.2", "A.6.2.7", "A.8.2"}},
 	{Kind: "sagemaker.endpoint", Controls: []string{"4.3", "A.4.5"}},
-	{Kind: "sagemaker.monitoring_schedule", Controls: []string{"9.1", "A.6.2.6"}, Freshness: freshConfig},
+	{Kind: "sagemaker.endpoint_config", Controls: []string{"A.4.5"}},
+	// Only a running schedule shows the system being monitored; a stopped or
+	// failed one is kept as evidence of the gap and maps nothing.
+	{Kind: "sagemaker.monitoring_schedule"},
+	{Kind: "sagemaker.monitoring_schedule", Attributes: map[string]string{"schedule_status": "Scheduled"}, Controls: []string{"9.1", "A.6.2.6"}, Freshness: freshConfig},
 	{Kind: "sagemaker.training_job", Controls: []string{"A.4.3", "A.4.5", "A.7.5", "A.7.6"}},
-	{Kind: "sagemaker.data_capture_config", Controls: []string{"A.6.2.8"}},
+	// Training data sources named by the job record where the data came from.
+	{Kind: "sagemaker.training_job", Attributes: map[string]string{"input_data": "*"}, Controls: []string{"A.7.3"}},
+	// Data capture is an endpoint's event log; capture that is off
+	// (enabled=false) is kept as evidence of the gap and maps nothing.
+	{Kind: "sagemaker.data_capture_config"},
+	{Kind: "sagemaker.data_capture_config", Attributes: map[string]string{"enabled": "true"}, Controls: []string{"A.6.2.8"}, Freshness: freshConfig},
 	{Kind: "sagemaker.pipeline_execution", Controls: []string{"A.6.1.3", "A.7.6"}},
 
 	// AWS Bedrock.
-	{Kind: "bedrock.invocation_logging", Controls: []string{"A.6.2.8"}, Freshness: freshConfig},
-	{Kind: "bedrock.guardrail", Controls: []string{"A.9.2", "A.9.4"}},
+	// Invocation logging that is off, or has no destination (enabled=false),
+	// is kept as evidence of the gap and maps nothing.
+	{Kind: "bedrock.invocation_logging"},
+	{Kind: "bedrock.invocation_logging", Attributes: map[string]string{"enabled": "true"}, Controls: []string{"A.6.2.8"}, Freshness: freshConfig},
+	// A guardrail version that is ready enforces responsible use at run time.
+	{Kind: "bedrock.guardrail"},
+	{Kind: "bedrock.guardrail", Attributes: map[string]string{"status": "READY"}, Controls: []string{"A.6.2.6", "A.9.2", "A.9.4"}},
 	{Kind: "bedrock.custom_model", Controls: []string{"4.3", "A.4.2", "A.4.3"}},
+	// A customization job names its base model and training data location.
+	{Kind: "bedrock.model_customization_job", Controls: []string{"A.4.3", "A.7.5"}},
 	{Kind: "bedrock.foundation_model", Controls: []string{"A.4.4", "A.10.3"}},
-	{Kind: "bedrock.model_evaluation", Controls: []string{"A.6.2.4"}},
+	// Only a completed evaluation holds results.
+	{Kind: "bedrock.model_evaluation"},
+	{Kind: "bedrock.model_evaluation", Attributes: map[string]string{"status": "Completed"}, Controls: []string{"A.6.2.4"}},
 	{Kind: "bedrock.provisioned_throughput", Controls: []string{"A.4.5"}},
 
 	// Jira. What an issue evidences depends on its type; a project alone says
@@ -187,6 +211,28 @@ var builtinRules = []Rule{
 	{Kind: "training.campaign", Controls: []string{"7.3"}},
 	{Kind: "hr.employee", Controls: []string{"7.1", "A.4.6"}},
 	{Kind: "policy.acknowledgement", Controls: []string{"5.2", "7.3"}},
+
+	// BambooHR. The employee roster (departments, job titles, supervisors)
+	// documents the people resourcing AI work and their roles; a training
+	// record is a completion. A training type only defines what is required.
+	// Rosters and summaries are recomputed on every run, so they must be
+	// recent to count.
+	{Kind: "bamboohr.employee", Controls: []string{"A.3.2", "A.4.6"}},
+	{Kind: "bamboohr.training_type"},
+	{Kind: "bamboohr.training_record", Controls: []string{"7.2", "7.3", "A.4.6"}, Freshness: DefaultFreshness},
+	{Kind: "bamboohr.training_roster", Controls: []string{"7.2", "7.3", "A.4.6"}, Freshness: freshConfig},
+	{Kind: "bamboohr.training_summary", Controls: []string{"7.2", "7.3"}, Freshness: freshConfig},
+
+	// KnowBe4. Only a completed enrollment evidences competence and
+	// awareness; an open one is kept as evidence of the gap and maps nothing.
+	// An acknowledged policy is a policy acknowledgement.
+	{Kind: "knowbe4.user"},
+	{Kind: "knowbe4.campaign", Controls: []string{"7.3"}},
+	{Kind: "knowbe4.enrollment"},
+	{Kind: "knowbe4.enrollment", Attributes: map[string]string{"knowbe4.completed": "true"}, Controls: []string{"7.2", "7.3", "A.4.6"}, Freshness: DefaultFreshness},
+	{Kind: "knowbe4.enrollment", Attributes: map[string]string{"knowbe4.policy_acknowledged": "true"}, Controls: []string{"5.2", "7.3"}},
+	{Kind: "knowbe4.training_roster", Controls: []string{"7.2", "7.3", "A.4.6"}, Freshness: freshConfig},
+	{Kind: "knowbe4.training_summary", Controls: []string{"7.2", "7.3"}, Freshness: freshConfig},
 }
 
 // BuiltinRules returns a copy of the built-in rules.

@@ -50,6 +50,7 @@ func sourceOfKind(kind string) string {
 	return map[string]string{
 		"github": "github", "sagemaker": "aws_sagemaker", "bedrock": "aws_bedrock", "jira": "jira",
 		"training": "hr_training", "hr": "hr_training", "policy": "hr_training",
+		"bamboohr": "hr_training", "knowbe4": "hr_training",
 	}[prefix]
 }
 
@@ -94,6 +95,9 @@ func TestBuiltinRules_HandleEveryConnectorKind(t *testing.T) {
 		"bedrock.invocation_logging", "bedrock.guardrail", "bedrock.custom_model", "bedrock.foundation_model",
 		"bedrock.model_evaluation", "bedrock.provisioned_throughput",
 		"jira.issue", "training.completion", "training.campaign", "hr.employee", "policy.acknowledgement",
+		"bamboohr.employee", "bamboohr.training_type", "bamboohr.training_record", "bamboohr.training_roster",
+		"bamboohr.training_summary", "knowbe4.user", "knowbe4.campaign", "knowbe4.enrollment",
+		"knowbe4.training_roster", "knowbe4.training_summary",
 	}
 	m, _ := NewMapper(nil)
 	for _, k := range kinds {

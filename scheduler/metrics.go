@@ -85,8 +85,9 @@ func (m *Metrics) forget(names []string) {
 }
 
 // observe counts a finished run.
+// The run counter moves last, so a scrape that sees the run counted also
+// sees its duration, artifacts and success time.
 func (m *Metrics) observe(r *evidence.Run) {
-	m.runs.WithLabelValues(r.Connector, r.Status).Inc()
 	m.artifacts.WithLabelValues(r.Connector).Add(float64(r.Artifacts))
 	if r.FinishedAt != nil {
 		m.duration.WithLabelValues(r.Connector).Observe(r.FinishedAt.Sub(r.StartedAt).Seconds())
@@ -94,4 +95,5 @@ func (m *Metrics) observe(r *evidence.Run) {
 			m.lastSuccess.WithLabelValues(r.Connector).Set(float64(r.FinishedAt.UnixNano()) / 1e9)
 		}
 	}
+	m.runs.WithLabelValues(r.Connector, r.Status).Inc()
 }

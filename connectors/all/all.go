@@ -4,9 +4,11 @@ package all
 
 import (
 	"github.com/aimsvault/aimsvault/connectors"
+	"github.com/aimsvault/aimsvault/connectors/bamboohr"
 	"github.com/aimsvault/aimsvault/connectors/files"
 	"github.com/aimsvault/aimsvault/connectors/github"
 	"github.com/aimsvault/aimsvault/connectors/jira"
+	"github.com/aimsvault/aimsvault/connectors/knowbe4"
 )
 
 // Registry returns a registry holding every built-in connector type.
@@ -15,5 +17,7 @@ func Registry() *connectors.Registry {
 	r.Register(files.Type)
 	r.Register(github.Type)
 	r.Register(jira.Type)
+	r.Register(bamboohr.Type)
+	r.Register(knowbe4.Type)
 	return r
 }
