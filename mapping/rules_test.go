@@ -92,6 +92,7 @@ func TestBuiltinRules_HandleEveryConnectorKind(t *testing.T) {
 		"github.alert_summary", "github.organization", "github.security_policy", "github.file",
 		"sagemaker.model_package", "sagemaker.model_card", "sagemaker.endpoint", "sagemaker.monitoring_schedule",
 		"sagemaker.training_job", "sagemaker.data_capture_config", "sagemaker.pipeline_execution",
+		"sagemaker.model_package_group", "sagemaker.endpoint_config", "bedrock.model_customization_job",
 		"bedrock.invocation_logging", "bedrock.guardrail", "bedrock.custom_model", "bedrock.foundation_model",
 		"bedrock.model_evaluation", "bedrock.provisioned_throughput",
 		"jira.issue", "training.completion", "training.campaign", "hr.employee", "policy.acknowledgement",

@@ -5,10 +5,12 @@ package all
 import (
 	"github.com/aimsvault/aimsvault/connectors"
 	"github.com/aimsvault/aimsvault/connectors/bamboohr"
+	"github.com/aimsvault/aimsvault/connectors/bedrock"
 	"github.com/aimsvault/aimsvault/connectors/files"
 	"github.com/aimsvault/aimsvault/connectors/github"
 	"github.com/aimsvault/aimsvault/connectors/jira"
 	"github.com/aimsvault/aimsvault/connectors/knowbe4"
+	"github.com/aimsvault/aimsvault/connectors/sagemaker"
 )
 
 // Registry returns a registry holding every built-in connector type.
@@ -17,6 +19,8 @@ func Registry() *connectors.Registry {
 	r.Register(files.Type)
 	r.Register(github.Type)
 	r.Register(jira.Type)
+	r.Register(sagemaker.Type)
+	r.Register(bedrock.Type)
 	r.Register(bamboohr.Type)
 	r.Register(knowbe4.Type)
 	return r
