@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BENCHTIME ?= 3x
 
-.PHONY: help build test run demo measure-idle bench lint fuzz tidy-check clean
+.PHONY: help build test run demo walkthrough measure-idle bench soak lint fuzz tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -23,7 +23,10 @@ run: build ## init (if needed), then serve config.example.yaml until Ctrl-C
 	./$(BIN) --config $(CONFIG) init
 	./$(BIN) --config $(CONFIG) serve
 
-demo: build ## init (if needed), collect once and show coverage with config.example.yaml
+demo: build ## the daemon on a temporary vault with simulators of every upstream, until Ctrl-C
+	./$(BIN) demo
+
+walkthrough: build ## init (if needed), collect once and show coverage with config.example.yaml
 	./$(BIN) --config $(CONFIG) init
 	./$(BIN) --config $(CONFIG) collect
 	./$(BIN) --config $(CONFIG) coverage
@@ -31,12 +34,24 @@ demo: build ## init (if needed), collect once and show coverage with config.exam
 measure-idle: ## RSS and CPU of serve idling with 10 connectors (Linux)
 	scripts/measure-idle.sh
 
-bench: ## run the benchmarks (ingest rate, 1 GiB artifact, verify of 100k records)
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./...
+API_BENCHTIME ?= 1000x
+API_BENCH_RECORDS ?= 200000
 
-lint: ## gofmt, go vet, stray files
+bench: ## run the benchmarks (ingest rate, 1 GiB artifact, verify of 100k records, API list p50/p99)
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m $$($(GO) list ./... | grep -v '/server/api$$')
+	AIMSVAULT_BENCH_RECORDS=$(API_BENCH_RECORDS) $(GO) test -run '^$$' -bench EvidenceList -benchtime $(API_BENCHTIME) -timeout 60m ./server/api/
+
+SOAK_KILLS   ?= 200
+SOAK_RECORDS ?= 1000000
+soak: ## crash soak (SOAK_KILLS=200 SIGKILLs) and the million-record vault's figures (SOAK_RECORDS)
+	AIMSVAULT_CRASH_KILLS=$(SOAK_KILLS) AIMSVAULT_CRASH_ARTIFACTS=5000 AIMSVAULT_READERS_ARTIFACTS=50000 \
+	  $(GO) test -count=1 -timeout 120m -v -run '^TestCrash_' ./e2e/
+	AIMSVAULT_SCALE_RECORDS=$(SOAK_RECORDS) $(GO) test -count=1 -timeout 120m -v -run '^TestScale_MillionRecords$$' ./e2e/
+
+lint: ## gofmt, go vet, go.mod tidy, stray files
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 	@stray=$$(git ls-files --others --exclude-standard -- '*.bak' '*.orig' '*.backup' '*~'); \
 	  if [ -n "$$stray" ]; then echo "stray files:"; echo "$$stray"; exit 1; fi
 

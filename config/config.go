@@ -47,6 +47,12 @@ type Options struct {
 	KnownControl func(id string) bool
 	// LookupEnv replaces os.LookupEnv (tests). nil = os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// BuiltinCheck reports whether an id names a built-in findings check,
+	// which findings.checks entries may tune; nil = none are built in.
+	BuiltinCheck func(id string) bool
+	// CheckCondition says what is wrong with one findings `where`
+	// condition ("Approved", "!*", ">0"); nil = accept all.
+	CheckCondition func(cond string) error
 }
 
 // Config is a loaded, validated config file.
@@ -60,6 +66,10 @@ type Config struct {
 	Scheduler  Scheduler   `yaml:"scheduler"`
 	Connectors []Connector `yaml:"connectors"`
 	Mapping    Mapping     `yaml:"mapping"`
+	// AISystems is the AI system inventory (see systems.go).
+	AISystems []AISystem `yaml:"ai_systems"`
+	// Findings tunes the findings checks (see systems.go).
+	Findings Findings `yaml:"findings"`
 }
 
 // Vault says where the evidence vault lives and how its checkpoints are signed.
@@ -87,7 +97,22 @@ func (v Vault) KeyFile() Path {
 type Server struct {
 	// Listen is host:port. Default "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey are PEM files; set both to serve HTTPS, or
+	// neither for plain HTTP (behind a TLS-terminating proxy, or on
+	// loopback).
+	TLSCert Path `yaml:"tls_cert"`
+	TLSKey  Path `yaml:"tls_key"`
+	// MaxUpload bounds the file of one evidence upload (POST
+	// /api/v1/evidence), e.g. "1GiB", "200MB". Default 1GiB.
+	MaxUpload ByteSize `yaml:"max_upload"`
+	// TrustedProxies are the IP addresses or CIDR prefixes of reverse
+	// proxies whose X-Forwarded-For the access log believes. Empty (the
+	// default): X-Forwarded-For is ignored and the peer address is logged.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
+
+// TLS reports whether the server serves HTTPS.
+func (s Server) TLS() bool { return s.TLSCert != "" && s.TLSKey != "" }
 
 // Log configures logging.
 type Log struct {
@@ -162,7 +187,7 @@ type Rule struct {
 func defaultConfig() Config {
 	return Config{
 		Vault:     Vault{Dir: "data", Name: "aimsvault"},
-		Server:    Server{Listen: "127.0.0.1:8080"},
+		Server:    Server{Listen: "127.0.0.1:8080", MaxUpload: ByteSize(1 << 30)},
 		Log:       Log{Level: "info"},
 		Defaults:  Defaults{Schedule: "0 3 * * *", Timeout: Duration(15 * time.Minute)},
 		Scheduler: Scheduler{MaxParallel: 4, ShutdownGrace: Duration(30 * time.Second)},
@@ -241,6 +266,32 @@ func (d *decoder) validate(cfg *Config) {
 	}
 	if _, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
 		bad("server.listen", "want host:port, e.g. 127.0.0.1:8080")
+	}
+	if (cfg.Server.TLSCert == "") != (cfg.Server.TLSKey == "") {
+		bad("server.tls_cert", "set both server.tls_cert and server.tls_key, or neither")
+	}
+	for _, k := range []struct {
+		key string
+		p   Path
+	}{{"server.tls_cert", cfg.Server.TLSCert}, {"server.tls_key", cfg.Server.TLSKey}} {
+		if k.p == "" {
+			continue
+		}
+		path := string(k.p)
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(d.dir, path) // paths are resolved after validation
+		}
+		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+			bad(k.key, "no readable file at %s", k.p)
+		}
+	}
+	if cfg.Server.MaxUpload <= 0 {
+		bad("server.max_upload", "must be positive, e.g. 1GiB")
+	}
+	for i, p := range cfg.Server.TrustedProxies {
+		if _, err := ParseIPPrefix(p); err != nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "want an IP address or CIDR prefix, e.g. 10.0.0.1 or 10.0.0.0/8")
+		}
 	}
 	if !slices.Contains(logLevels, cfg.Log.Level) {
 		bad("log.level", "unknown level (allowed: %s)", strings.Join(logLevels, ", "))

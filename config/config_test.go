@@ -162,7 +162,7 @@ mapping:
 			Name:               "example.com/aims",
 			TimestampAuthority: "https://tsa.example.com/",
 		},
-		Server:    Server{Listen: "0.0.0.0:9090"},
+		Server:    Server{Listen: "0.0.0.0:9090", MaxUpload: 1 << 30},
 		Log:       Log{Level: "debug"},
 		Defaults:  Defaults{Schedule: "0 3 * * *", Timeout: Duration(10 * time.Minute)},
 		Scheduler: Scheduler{MaxParallel: 2, ShutdownGrace: Duration(30 * time.Second), Jitter: Duration(time.Minute)},
@@ -708,4 +708,53 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("error %T %v is not an *Errors matching ErrInvalid", err, err)
 		}
 	})
+}
+
+func TestLoad_ServerTLSUploadAndProxies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, f := range []string{"cert.pem", "key.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "aimsvault.yaml")
+	src := "server:\n  tls_cert: cert.pem\n  tls_key: key.pem\n  max_upload: 200MiB\n  trusted_proxies: [10.0.0.1, 192.168.0.0/16]\n"
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(p, opts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Server{Listen: "127.0.0.1:8080", TLSCert: Path(filepath.Join(dir, "cert.pem")), TLSKey: Path(filepath.Join(dir, "key.pem")),
+		MaxUpload: 200 << 20, TrustedProxies: []string{"10.0.0.1", "192.168.0.0/16"}}
+	if diff := cmp.Diff(want, cfg.Server); diff != "" {
+		t.Errorf("server (-want +got):\n%s", diff)
+	}
+	if !cfg.Server.TLS() {
+		t.Error("TLS() = false with both files set")
+	}
+
+	list := loadErrs(t, "server:\n  tls_cert: nowhere.pem\n  max_upload: 0\n  trusted_proxies: [not-an-ip]\n", opts(nil))
+	for _, key := range []string{"server.tls_cert", "server.max_upload", "server.trusted_proxies[0]"} {
+		find(t, list, key)
+	}
+	list = loadErrs(t, "server:\n  max_upload: 12 parsecs\n", opts(nil))
+	find(t, list, "server.max_upload")
+}
+
+func TestParseByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]ByteSize{"1GiB": 1 << 30, "512MiB": 512 << 20, "200MB": 200e6, "1024": 1024, "1.5KiB": 1536, "10kB": 10000} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1", "1 parsec", "1e30GiB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) succeeded", in)
+		}
+	}
 }

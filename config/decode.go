@@ -63,7 +63,7 @@ func sortErrors(list []*Error) {
 // commonKeys are the keys of a connector block that are not the type's own.
 var commonKeys = []string{"name", "type", "schedule", "timeout"}
 
-var topKeys = []string{"vault", "server", "log", "defaults", "scheduler", "connectors", "mapping"}
+var topKeys = []string{"vault", "server", "log", "defaults", "scheduler", "connectors", "mapping", "ai_systems", "findings"}
 
 func (d *decoder) load(src []byte, cfg *Config) {
 	f, err := parser.ParseBytes(src, 0)
@@ -283,6 +283,12 @@ func (d *decoder) decodeTop(body ast.Node, cfg *Config) {
 	}
 	if n, ok := sections["mapping"]; ok {
 		d.decodeMapping(n, cfg)
+	}
+	if n, ok := sections["ai_systems"]; ok {
+		d.decodeSystems(n, cfg)
+	}
+	if n, ok := sections["findings"]; ok {
+		d.decodeFindings(n, cfg)
 	}
 }
 

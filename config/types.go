@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -160,3 +161,61 @@ func (p Path) String() string { return string(p) }
 
 // Duration returns d as a time.Duration.
 func (d Duration) Duration() time.Duration { return time.Duration(d) }
+
+// ByteSize is a size in bytes, written as a number of bytes or with a unit:
+// "1GiB", "512MiB", "64KiB", "200MB", "10kB" (IEC units are powers of 1024,
+// SI units powers of 1000).
+type ByteSize int64
+
+// ParseByteSize parses a ByteSize.
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	mult, ok := map[string]float64{"": 1, "B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || num == "" || f < 0 || f*mult > 1<<62 {
+		return 0, fmt.Errorf("size %q: want bytes or a number with a unit, e.g. 1GiB, 512MiB, 200MB", s)
+	}
+	return ByteSize(f * mult), nil
+}
+
+// UnmarshalYAML decodes a size (goccy/go-yaml InterfaceUnmarshaler).
+func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
+	var v any
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	return b.UnmarshalText([]byte(fmt.Sprint(v)))
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(t []byte) error {
+	v, err := ParseByteSize(string(t))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// Bytes returns b as an int64.
+func (b ByteSize) Bytes() int64 { return int64(b) }
+
+// ParseIPPrefix parses an IP address (a one-address prefix) or a CIDR prefix.
+func ParseIPPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

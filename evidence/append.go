@@ -62,7 +62,12 @@ type writeState struct {
 	size   int64               // next leaf index
 	cache  map[int64]tlog.Hash // recently written tree hashes (the right edge)
 	cur    *batch
-	failed error // sticky: a failed commit leaves the vault unwritable until reopened
+	// lost counts batches given up (a failed commit or a statement that
+	// rolled the transaction back); lostErr says why the last one was.
+	// After a loss the in-memory log is re-read from the database, so the
+	// next batch starts from what really committed.
+	lost    int64
+	lostErr error
 }
 
 // Append stores in's content (objects over 64 KiB are durable before this
@@ -93,7 +98,7 @@ func (v *Vault) Append(ctx context.Context, in Input) (rec *Record, newBlob bool
 		return nil, false, fmt.Errorf("read content of %s: %w", in.Subject, rerr)
 	default:
 		if digest, size, err = v.obj.put(*buf, in.Content); err != nil {
-			return nil, false, fmt.Errorf("store content of %s: %w", in.Subject, err)
+			return nil, false, fmt.Errorf("store content of %s: %w", in.Subject, v.diskErr(err))
 		}
 	}
 
@@ -155,7 +160,7 @@ func (v *Vault) Append(ctx context.Context, in Input) (rec *Record, newBlob bool
 	rec.Index = v.ws.size
 	newBlob, err = v.insertLocked(wctx, b, rec, leaf, inline)
 	if err != nil {
-		return nil, false, fmt.Errorf("append record for %s: %w", in.Subject, err)
+		return nil, false, fmt.Errorf("append record for %s: %w", in.Subject, v.diskErr(err))
 	}
 	b.n++
 	if b.n >= batchMax {
@@ -183,10 +188,10 @@ func (v *Vault) insertLocked(ctx context.Context, b *batch, rec *Record, leaf, i
 	defer func() {
 		if err != nil {
 			_, rbErr := b.tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO rec; RELEASE rec`)
-			if rbErr != nil {
-				// The batch is in an unknown state: give it up entirely.
-				v.ws.failed = fmt.Errorf("vault write failed, reopen the vault: %w", rbErr)
-				err = errors.Join(err, v.ws.failed)
+			if rbErr != nil || txLost(err) {
+				// SQLite may have rolled the whole transaction back (a
+				// full or failing disk): give the batch up entirely.
+				err = v.abortLocked(b, errors.Join(err, rbErr))
 			}
 		}
 	}()
@@ -270,23 +275,20 @@ func (v *Vault) pruneCacheLocked() {
 
 // batchLocked returns the open batch, beginning one if needed.
 func (v *Vault) batchLocked(ctx context.Context) (*batch, error) {
-	if v.ws.failed != nil {
-		return nil, v.ws.failed
-	}
 	if v.ws.cur != nil {
 		return v.ws.cur, nil
 	}
 	if !v.ws.loaded {
 		var size int64
 		if err := v.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx)+1, 0) FROM records`).Scan(&size); err != nil {
-			return nil, fmt.Errorf("read log size: %w", err)
+			return nil, fmt.Errorf("read log size: %w", v.diskErr(err))
 		}
 		v.ws.size, v.ws.cache, v.ws.loaded = size, map[int64]tlog.Hash{}, true
 	}
 	// The batch outlives the caller's ctx: other appenders share it.
 	tx, err := v.w.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
-		return nil, fmt.Errorf("begin write: %w", err)
+		return nil, fmt.Errorf("begin write: %w", v.diskErr(err))
 	}
 	b := &batch{tx: tx}
 	prep := func(q string) *sql.Stmt {
@@ -305,7 +307,7 @@ func (v *Vault) batchLocked(ctx context.Context) (*batch, error) {
 	b.readH = prep(`SELECT hashes FROM records WHERE idx = ?`)
 	if err != nil {
 		tx.Rollback()
-		return nil, fmt.Errorf("prepare write: %w", err)
+		return nil, fmt.Errorf("prepare write: %w", v.diskErr(err))
 	}
 	b.timer = time.AfterFunc(batchAge, func() {
 		v.writeMu.Lock()
@@ -320,25 +322,54 @@ func (v *Vault) batchLocked(ctx context.Context) (*batch, error) {
 	return b, nil
 }
 
-// commitLocked commits the open batch. A failed commit loses the batch, so
-// the vault refuses further writes rather than pretend they landed.
+// commitLocked commits the open batch. A failed commit loses the batch: it
+// is rolled back whole, counted (see LostBatches), and the next batch starts
+// from the log as the database holds it, so the vault keeps working once the
+// disk does.
 func (v *Vault) commitLocked() error {
 	b := v.ws.cur
 	if b == nil {
-		return v.ws.failed
+		return nil
 	}
 	v.ws.cur = nil
 	b.timer.Stop()
 	if err := b.tx.Commit(); err != nil {
-		b.tx.Rollback()
-		v.ws.failed = fmt.Errorf("vault commit failed, the last %d records were not stored: %w", b.n, err)
-		return v.ws.failed
+		return v.abortLocked(b, err)
 	}
 	return nil
 }
 
-// Flush commits the open batch: every record Append returned is then
-// durable. It returns the error of any earlier failed commit.
+// abortLocked gives up batch b after err: it rolls it back, forgets the
+// in-memory view of the log (re-read at the next batch) and counts the loss.
+// It returns the error to report, naming the vault and what the disk did.
+func (v *Vault) abortLocked(b *batch, err error) error {
+	if v.ws.cur == b {
+		v.ws.cur = nil
+	}
+	b.timer.Stop()
+	b.tx.Rollback()
+	// After a failed COMMIT database/sql considers the transaction done,
+	// but SQLite may still hold it open on the connection: end it there
+	// too (an error here only means none was open).
+	v.w.ExecContext(context.Background(), `ROLLBACK`)
+	v.ws.loaded, v.ws.cache = false, nil
+	v.ws.lost++
+	v.ws.lostErr = fmt.Errorf("vault write failed, %d records of the batch were not stored: %w", b.n, v.diskErr(err))
+	return v.ws.lostErr
+}
+
+// LostBatches returns how many batches were given up since the vault was
+// opened, and why the last one was. A run compares the count at its start
+// and end: records Append accepted are durable only if no batch was lost
+// in between.
+func (v *Vault) LostBatches() (int64, error) {
+	v.writeMu.Lock()
+	defer v.writeMu.Unlock()
+	return v.ws.lost, v.ws.lostErr
+}
+
+// Flush commits the open batch: every record Append returned since the last
+// lost batch (see LostBatches) is then durable.
 func (v *Vault) Flush(ctx context.Context) error {
 	v.writeMu.Lock()
 	defer v.writeMu.Unlock()
@@ -356,10 +387,19 @@ func (v *Vault) exec(ctx context.Context, q string, args ...any) error {
 	defer v.writeMu.Unlock()
 	if b := v.ws.cur; b != nil {
 		_, err := b.tx.ExecContext(ctx, q, args...)
-		return err
+		return v.batchErrLocked(b, err)
 	}
 	_, err := v.w.ExecContext(ctx, q, args...)
-	return err
+	return v.diskErr(err)
+}
+
+// batchErrLocked handles the error of a statement run in batch b: one that
+// may have rolled the transaction back gives the whole batch up.
+func (v *Vault) batchErrLocked(b *batch, err error) error {
+	if err != nil && txLost(err) {
+		return v.abortLocked(b, err)
+	}
+	return v.diskErr(err)
 }
 
 // joinHashes packs the hashes appending one leaf stored, for its row.

@@ -85,7 +85,7 @@ func (s *sliceReader) Read(p []byte) (int, error) {
 // transaction with the vault's pragmas, no hashing beyond what the row
 // carries, no tree.
 func plainInsert(b *testing.B, path string, contents [][]byte) time.Duration {
-	db, err := openDB(path, true)
+	db, err := openDB(path, true, false)
 	if err != nil {
 		b.Fatal(err)
 	}

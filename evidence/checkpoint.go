@@ -143,7 +143,7 @@ func (v *Vault) SignCheckpoint(ctx context.Context) (*Checkpoint, error) {
 	}
 	if _, err := v.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, note, created_at, tsr) VALUES (?, ?, ?, ?, ?)`,
 		cp.Size, cp.Root[:], string(cp.Note), FormatTime(cp.CreatedAt), cp.TSR); err != nil {
-		return nil, fmt.Errorf("store checkpoint: %w", err)
+		return nil, fmt.Errorf("store checkpoint: %w", v.diskErr(err))
 	}
 	return cp, tsaErr
 }

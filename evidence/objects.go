@@ -180,3 +180,23 @@ func (s *objectStore) open(d Digest) (*os.File, error) {
 	}
 	return f, err
 }
+
+// sweepTemp removes every file in objects/tmp: call it only when no other
+// process can be writing an object (see MarkInterrupted).
+func (s *objectStore) sweepTemp() error {
+	tmpDir := filepath.Join(s.dir, "tmp")
+	ents, err := os.ReadDir(tmpDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			errs = append(errs, os.Remove(filepath.Join(tmpDir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -25,6 +25,10 @@ type Filter struct {
 	Below int64
 	// From selects only records with a leaf index of at least From.
 	From int64
+	// Match, when set, is a further test each record must pass, applied
+	// after the fields above and before Limit (an AI system's membership,
+	// computed at read time from the config). Count then streams.
+	Match func(*Record) bool
 }
 
 // Records calls fn for each record matching f, in log order, streaming: memory
@@ -39,7 +43,7 @@ func (v *Vault) Records(ctx context.Context, f Filter, fn func(*Record) error) e
 func (v *Vault) Leaves(ctx context.Context, f Filter, fn func(*Record, []byte) error) error {
 	where, args := f.where()
 	q := "SELECT idx, leaf FROM records" + where + " ORDER BY idx"
-	if f.Limit > 0 {
+	if f.Limit > 0 && f.Match == nil {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	rows, err := v.r.QueryContext(ctx, q, args...)
@@ -47,6 +51,7 @@ func (v *Vault) Leaves(ctx context.Context, f Filter, fn func(*Record, []byte) e
 		return fmt.Errorf("list records: %w", err)
 	}
 	defer rows.Close()
+	matched := 0
 	for rows.Next() {
 		var (
 			idx  int64
@@ -60,6 +65,14 @@ func (v *Vault) Leaves(ctx context.Context, f Filter, fn func(*Record, []byte) e
 			return fmt.Errorf("record at index %d: %w: run `aimsvault verify`", idx, err)
 		}
 		rec.Index = idx
+		if f.Match != nil {
+			if !f.Match(rec) {
+				continue
+			}
+			if matched++; f.Limit > 0 && matched > f.Limit {
+				break
+			}
+		}
 		if err := fn(rec, leaf); err != nil {
 			return err
 		}
@@ -69,6 +82,12 @@ func (v *Vault) Leaves(ctx context.Context, f Filter, fn func(*Record, []byte) e
 
 // Count returns how many records match f (Limit aside).
 func (v *Vault) Count(ctx context.Context, f Filter) (int64, error) {
+	if f.Match != nil {
+		f.Limit = 0
+		var n int64
+		err := v.Records(ctx, f, func(*Record) error { n++; return nil })
+		return n, err
+	}
 	where, args := f.where()
 	var n int64
 	if err := v.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM records"+where, args...).Scan(&n); err != nil {

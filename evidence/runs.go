@@ -41,8 +41,13 @@ type LogLine struct {
 	Attrs json.RawMessage `json:"attrs"`
 }
 
-// StartRun records r as running.
+// StartRun records r as running. The process then holds the runners lock
+// (shared) until the vault is closed, so that no other process marks its
+// runs interrupted.
 func (v *Vault) StartRun(ctx context.Context, r Run) error {
+	if _, err := v.holdRunLock(false); err != nil {
+		return fmt.Errorf("record run start: %w", err)
+	}
 	err := v.exec(ctx, `INSERT INTO runs (id, connector, type, trigger, started_at, status) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Connector, r.Type, r.Trigger, FormatTime(r.StartedAt), RunRunning)
 	if err != nil {
@@ -66,10 +71,31 @@ func (v *Vault) FinishRun(ctx context.Context, r Run) error {
 	return v.Flush(ctx)
 }
 
-// MarkInterrupted marks every run still `running` as failed: such a run was
-// cut short by a crash or kill. Call it at start-up, before any run starts.
+// MarkInterrupted marks every run still `running` as failed (error
+// "interrupted"): such a run was cut short by a crash or kill. Call it at
+// start-up, before any run starts. It changes nothing while another process
+// runs connectors on the vault (it holds the runners lock): that process's
+// runs may be live, so marking waits for a start with no other runner. A
+// start with no other runner also removes the object temp files a killed
+// process left.
 func (v *Vault) MarkInterrupted(ctx context.Context) error {
-	err := v.exec(ctx, `UPDATE runs SET status = ?, error = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = ?`,
+	alone, err := v.holdRunLock(true)
+	if err != nil {
+		return fmt.Errorf("mark interrupted runs: %w", err)
+	}
+	if !alone {
+		return nil
+	}
+	// No other process writes objects now: temp files in objects/tmp are
+	// what killed writers left half-written. No record names them.
+	if err := v.obj.sweepTemp(); err != nil {
+		v.opts.Logger.Warn("remove leftover object temp files", "err", err)
+	}
+	var n int64
+	if err := v.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE status = ?`, RunRunning).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	err = v.exec(ctx, `UPDATE runs SET status = ?, error = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = ?`,
 		RunFailed, FormatTime(v.opts.Now()), RunRunning)
 	if err != nil {
 		return fmt.Errorf("mark interrupted runs: %w", err)
@@ -149,7 +175,7 @@ func (v *Vault) AppendRunLogs(ctx context.Context, run string, lines []LogLine) 
 	}
 	var seq int64
 	if err := b.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq)+1, 0) FROM run_logs WHERE run = ?`, run).Scan(&seq); err != nil {
-		return fmt.Errorf("store run logs: %w", err)
+		return fmt.Errorf("store run logs: %w", v.batchErrLocked(b, err))
 	}
 	for i, l := range lines {
 		attrs := l.Attrs
@@ -158,7 +184,7 @@ func (v *Vault) AppendRunLogs(ctx context.Context, run string, lines []LogLine) 
 		}
 		if _, err := b.tx.ExecContext(ctx, `INSERT INTO run_logs (run, seq, time, level, msg, attrs) VALUES (?, ?, ?, ?, ?, ?)`,
 			run, seq+int64(i), FormatTime(l.Time), l.Level, l.Msg, string(attrs)); err != nil {
-			return fmt.Errorf("store run logs: %w", err)
+			return fmt.Errorf("store run logs: %w", v.batchErrLocked(b, err))
 		}
 	}
 	return nil

@@ -97,6 +97,9 @@ type Vault struct {
 	signer  note.Signer
 	keyErr  error
 	keyOnce sync.Once
+
+	lockMu sync.Mutex
+	lockF  *os.File // runners.lock, once this process runs connectors
 }
 
 // Init creates a vault in opts.Dir: the folder, vault.db with its schema, and
@@ -133,7 +136,7 @@ func Init(ctx context.Context, opts Options) (*Vault, error) {
 	if err := writeFileAtomic(filepath.Join(opts.Dir, pubFile), []byte(vkey+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("write %s: %w", pubFile, err)
 	}
-	db, err := openDB(dbPath, true)
+	db, err := openDB(dbPath, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -191,14 +194,19 @@ func Open(ctx context.Context, opts Options) (*Vault, error) {
 	if err := checkHeader(dbPath); err != nil {
 		return nil, err
 	}
-	w, err := openDB(dbPath, true)
+	// On a read-only file system (a snapshot, backup media, a mount the
+	// kernel turned read-only) SQLite cannot create the WAL's shared-memory
+	// file: open the database as immutable instead, so that reading and
+	// verify work, and every write fails naming the vault and "read-only".
+	ro := probeDisk(opts.Dir) == ErrReadOnly
+	w, err := openDB(dbPath, true, ro)
 	if err != nil {
-		return nil, err
+		return nil, diskErr(opts.Dir, err)
 	}
-	r, err := openDB(dbPath, false)
+	r, err := openDB(dbPath, false, ro)
 	if err != nil {
 		w.Close()
-		return nil, err
+		return nil, diskErr(opts.Dir, err)
 	}
 	v := &Vault{opts: opts, w: w, r: r, obj: &objectStore{dir: filepath.Join(opts.Dir, objectsDir)}}
 	meta, err := v.meta(ctx)
@@ -241,7 +249,7 @@ func (v *Vault) meta(ctx context.Context) (map[string]string, error) {
 // Close commits any open batch and releases the database.
 func (v *Vault) Close() error {
 	ferr := v.Flush(context.Background())
-	return errors.Join(ferr, v.w.Close(), v.r.Close())
+	return errors.Join(ferr, v.w.Close(), v.r.Close(), v.releaseRunLock())
 }
 
 // Origin is the log's origin line, fixed at Init.
@@ -272,11 +280,16 @@ func init() {
 	sqlite.StrictPragmas(true)
 }
 
-func openDB(path string, writer bool) (*sql.DB, error) {
+func openDB(path string, writer, readOnly bool) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(wal)")
-	q.Add("_pragma", "synchronous(full)")
+	if readOnly {
+		q.Set("mode", "ro")
+		q.Set("immutable", "1")
+	} else {
+		q.Add("_pragma", "journal_mode(wal)")
+		q.Add("_pragma", "synchronous(full)")
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	// Savepoints journal into temp storage: keep it in memory.
 	q.Add("_pragma", "temp_store(memory)")
@@ -302,7 +315,7 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if mode != "wal" {
+	if mode != "wal" && !readOnly {
 		db.Close()
 		return nil, fmt.Errorf("open %s: journal_mode is %q, want wal", path, mode)
 	}

@@ -54,6 +54,11 @@ type Report struct {
 	Objects     int64     `json:"objects"`
 	Problems    []Problem `json:"problems"`
 	Truncated   int64     `json:"problems_not_shown,omitempty"`
+	// Incremental is set when only what follows the last fully verified
+	// checkpoint was recomputed (VerifyIncremental); From is that
+	// checkpoint's size, the first record index checked.
+	Incremental bool  `json:"incremental,omitempty"`
+	From        int64 `json:"from,omitempty"`
 }
 
 // maxProblems bounds the report's memory on a badly damaged vault.
@@ -102,6 +107,10 @@ func (ps *problems) add(phase int, index int64, p Problem) {
 // The log and the content are checked side by side, and record decoding is
 // spread over the CPUs: a 100,000-record vault verifies in a few seconds.
 func (v *Vault) Verify(ctx context.Context, pinnedKey string) (*Report, error) {
+	return v.verify(ctx, pinnedKey, nil)
+}
+
+func (v *Vault) verify(ctx context.Context, pinnedKey string, mark *verifiedMark) (*Report, error) {
 	var ps problems
 	vkey := v.vkey
 	if pinnedKey != "" && strings.TrimSpace(pinnedKey) != vkey {
@@ -120,15 +129,37 @@ func (v *Vault) Verify(ctx context.Context, pinnedKey string) (*Report, error) {
 	var (
 		wg               sync.WaitGroup
 		logErr, contErr  error
-		objects          int64
+		objects, lastID  int64
 		records, cpCount int64
+		from             int64
+		edge             = map[int64]tlog.Hash{}
+		cpOK             = true
 	)
+	if mark != nil {
+		from, lastID = mark.Size, mark.ContentID
+		rep.Incremental, rep.From = true, from
+		var err error
+		if edge, cpCount, cpOK, err = v.verifyUpTo(ctx, &ps, vkey, mark); err != nil {
+			return nil, err
+		}
+		if !cpOK {
+			// The bookmark cannot be trusted: check everything (the
+			// problem found stays in the report).
+			from, lastID, cpCount, edge = 0, 0, 0, map[int64]tlog.Hash{}
+			rep.Incremental, rep.From = false, 0
+		}
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		objects, contErr = v.verifyContent(ctx, &ps)
+		objects, lastID, contErr = v.verifyContent(ctx, &ps, lastID, from)
 	}()
-	records, cpCount, logErr = v.verifyLog(ctx, &ps, vkey)
+	var (
+		n      int64
+		lastCP *Checkpoint
+	)
+	n, records, lastCP, logErr = v.verifyLog(ctx, &ps, vkey, from, edge)
+	cpCount += n
 	wg.Wait()
 	if err := errors.Join(logErr, contErr); err != nil {
 		return nil, err
@@ -143,7 +174,10 @@ func (v *Vault) Verify(ctx context.Context, pinnedKey string) (*Report, error) {
 		rep.Problems = append(rep.Problems, p.p)
 	}
 	rep.Records, rep.Checkpoints, rep.Objects, rep.Truncated = records, cpCount, objects, ps.truncated
-	rep.OK = len(rep.Problems) == 0 && rep.Truncated == 0
+	rep.OK = len(rep.Problems) == 0 && rep.Truncated == 0 && cpOK
+	if rep.OK && lastCP != nil {
+		v.saveVerifiedMark(lastCP, lastID)
+	}
 	return rep, nil
 }
 
@@ -161,19 +195,27 @@ type recordRow struct {
 // leaves with only its right edge in memory and checking each checkpoint's
 // root when the rebuilt tree reaches its size. Decoding each leaf and
 // comparing the mirror columns runs on worker goroutines.
-func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (records, checkpoints int64, err error) {
+//
+// With from > 0 it starts at leaf from, with edge holding the right edge of
+// the tree of the first from leaves (see verifyUpTo), and checks only the
+// checkpoints above from.
+func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string, from int64, edge map[int64]tlog.Hash) (checkpoints, records int64, last *Checkpoint, err error) {
 	rows, err := v.r.QueryContext(ctx, `SELECT idx, id, run, connector, type, kind, subject, collected_at, effective_at,
-		sha256, size, controls, leaf, hashes FROM records ORDER BY idx`)
+		sha256, size, controls, leaf, hashes FROM records WHERE idx >= ? ORDER BY idx`, from)
 	if err != nil {
-		return 0, 0, fmt.Errorf("verify: read records: %w", err)
+		return 0, 0, nil, fmt.Errorf("verify: read records: %w", err)
 	}
 	defer rows.Close()
 
 	var cps []*Checkpoint
-	if err := v.Checkpoints(ctx, func(cp *Checkpoint) error { cps = append(cps, cp); return nil }); err != nil {
-		return 0, 0, err
+	if err := v.Checkpoints(ctx, func(cp *Checkpoint) error {
+		if cp.Size > from || from == 0 {
+			cps = append(cps, cp)
+		}
+		return nil
+	}); err != nil {
+		return 0, 0, nil, err
 	}
-	edge := map[int64]tlog.Hash{}
 	reader := tlog.HashReaderFunc(func(ids []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(ids))
 		for i, id := range ids {
@@ -189,6 +231,7 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (recor
 	checkRootsAt := func(n int64) {
 		for cpi < len(cps) && cps[cpi].Size == n {
 			v.verifyCheckpoint(ps, cps[cpi], n, reader, vkey)
+			last = cps[cpi]
 			checkpoints++
 			cpi++
 		}
@@ -214,14 +257,14 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (recor
 
 	const batchSize = 256
 	batch := make([]recordRow, 0, batchSize)
-	var n int64
+	n := from
 	for rows.Next() {
 		var (
 			r      recordRow
 			stored []byte
 		)
 		if err := rows.Scan(&r.idx, &r.id, &r.run, &r.conn, &r.typ, &r.kind, &r.subj, &r.coll, &r.eff, &r.sum, &r.size, &r.ctl, &r.leaf, &stored); err != nil {
-			return 0, 0, fmt.Errorf("verify: read record: %w", err)
+			return 0, 0, nil, fmt.Errorf("verify: read record: %w", err)
 		}
 		checkRootsAt(n)
 		if r.idx != n {
@@ -232,7 +275,7 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (recor
 		// Rebuild the tree from the leaf bytes and compare the stored hashes.
 		computed, err := tlog.StoredHashes(n, r.leaf, reader)
 		if err != nil {
-			return 0, 0, fmt.Errorf("verify: rebuild tree at %d: %w", n, err)
+			return 0, 0, nil, fmt.Errorf("verify: rebuild tree at %d: %w", n, err)
 		}
 		base := tlog.StoredHashIndex(0, n)
 		for i, h := range computed {
@@ -256,7 +299,7 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (recor
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("verify: read records: %w", err)
+		return 0, 0, nil, fmt.Errorf("verify: read records: %w", err)
 	}
 	if len(batch) > 0 {
 		work <- batch
@@ -267,7 +310,7 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string) (recor
 		ps.add(phaseCheckpoint, size, Problem{Checkpoint: &size, Message: fmt.Sprintf("signs a tree of %d records but the log holds %d: records were removed", size, n)})
 		checkpoints++
 	}
-	return n, checkpoints, nil
+	return checkpoints, n, last, nil
 }
 
 // checkRecord decodes a record's signed leaf strictly and compares every
@@ -338,10 +381,14 @@ func (v *Vault) verifyCheckpoint(ps *problems, cp *Checkpoint, n int64, reader t
 
 // verifyContent re-hashes every distinct content, inline or in objects/, and
 // checks every record names content that exists with its size.
-func (v *Vault) verifyContent(ctx context.Context, ps *problems) (objects int64, err error) {
-	rows, err := v.r.QueryContext(ctx, `SELECT id, sha256, size, data FROM content ORDER BY id`)
+//
+// With afterID > 0 only content rows above that id are re-hashed, and only
+// records from leaf fromIdx on are checked against their content.
+func (v *Vault) verifyContent(ctx context.Context, ps *problems, afterID, fromIdx int64) (objects, lastID int64, err error) {
+	lastID = afterID
+	rows, err := v.r.QueryContext(ctx, `SELECT id, sha256, size, data FROM content WHERE id > ? ORDER BY id`, afterID)
 	if err != nil {
-		return 0, fmt.Errorf("verify: read content: %w", err)
+		return 0, 0, fmt.Errorf("verify: read content: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -351,8 +398,9 @@ func (v *Vault) verifyContent(ctx context.Context, ps *problems) (objects int64,
 			size      int64
 		)
 		if err := rows.Scan(&id, &sum, &size, &data); err != nil {
-			return 0, fmt.Errorf("verify: read content: %w", err)
+			return 0, 0, fmt.Errorf("verify: read content: %w", err)
 		}
+		lastID = id
 		var d Digest
 		copy(d[:], sum)
 		objects++
@@ -361,12 +409,12 @@ func (v *Vault) verifyContent(ctx context.Context, ps *problems) (objects int64,
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("verify: read content: %w", err)
+		return 0, 0, fmt.Errorf("verify: read content: %w", err)
 	}
 	orphans, err := v.r.QueryContext(ctx, `SELECT r.idx, r.id, r.size, c.size FROM records r LEFT JOIN content c ON c.sha256 = r.sha256
-		WHERE c.sha256 IS NULL OR c.size != r.size`)
+		WHERE r.idx >= ? AND (c.sha256 IS NULL OR c.size != r.size)`, fromIdx)
 	if err != nil {
-		return 0, fmt.Errorf("verify: join content: %w", err)
+		return 0, 0, fmt.Errorf("verify: join content: %w", err)
 	}
 	defer orphans.Close()
 	for orphans.Next() {
@@ -376,7 +424,7 @@ func (v *Vault) verifyContent(ctx context.Context, ps *problems) (objects int64,
 			csize      sql.NullInt64
 		)
 		if err := orphans.Scan(&idx, &id, &rsize, &csize); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if !csize.Valid {
 			ps.add(phaseRecord, idx, Problem{Record: id, Message: "its content is not in the vault"})
@@ -384,7 +432,7 @@ func (v *Vault) verifyContent(ctx context.Context, ps *problems) (objects int64,
 			ps.add(phaseRecord, idx, Problem{Record: id, Message: fmt.Sprintf("size %d, but its content has %d bytes", rsize, csize.Int64)})
 		}
 	}
-	return objects, orphans.Err()
+	return objects, lastID, orphans.Err()
 }
 
 // checkContent hashes inline data, or the object file when data is nil and

@@ -64,7 +64,7 @@ func BenchmarkScheduler_EmptyRun(b *testing.B) {
 	s.runs.Wait() // the start-up run
 	for b.Loop() {
 		s.mu.Lock()
-		s.dispatchLocked(s.entries[0], TriggerSchedule)
+		s.dispatchLocked(s.entries[0], TriggerSchedule, "")
 		s.mu.Unlock()
 		s.runs.Wait()
 	}

@@ -77,12 +77,21 @@ const maxStoredLogLines = 10000
 // A panic in the connector fails the run, class internal. Run is safe for
 // concurrent use, for different connectors.
 func (r *Runner) Run(ctx context.Context, cc config.Connector, trigger string) (*evidence.Run, error) {
+	return r.RunWithID(ctx, cc, trigger, "")
+}
+
+// RunWithID is Run with the run's id chosen by the caller (a UUID, unique),
+// so that it can be handed out before the run starts; "" makes a new one.
+func (r *Runner) RunWithID(ctx context.Context, cc config.Connector, trigger, id string) (*evidence.Run, error) {
 	now := r.clock()
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		id = u.String()
 	}
-	run := evidence.Run{ID: id.String(), Connector: cc.Name, Type: cc.Type, Trigger: trigger, StartedAt: now().UTC(), Status: evidence.RunRunning}
+	run := evidence.Run{ID: id, Connector: cc.Name, Type: cc.Type, Trigger: trigger, StartedAt: now().UTC(), Status: evidence.RunRunning}
 	redactor := connectors.NewRedactor(config.SecretsOf(cc.Settings)...)
 	capture := newCaptureHandler(r.Logger.Handler(), redactor, maxStoredLogLines)
 	log := slog.New(capture).With("connector", cc.Name, "type", cc.Type, "run", run.ID)
@@ -234,6 +243,9 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		return nil
 	}
 
+	// A batch the vault gives up (a full or read-only disk) may hold this
+	// run's records even if every Append succeeded: count losses across it.
+	lostBefore, _ := r.Vault.LostBatches()
 	done := make(chan error, 1)
 	go func() { done <- recovered(func() error { return conn.Collect(ctx, emit) }) }()
 	var cerr error
@@ -269,6 +281,9 @@ func (r *Runner) collect(ctx context.Context, cc config.Connector, run *evidence
 		sealErr = err
 	} else if _, err := r.Vault.SignCheckpoint(bg); err != nil {
 		sealErr = fmt.Errorf("sign checkpoint: %w", err)
+	}
+	if lost, lostErr := r.Vault.LostBatches(); lost != lostBefore && vaultErr == nil && sealErr == nil {
+		vaultErr = lostErr
 	}
 
 	var pe *panicError

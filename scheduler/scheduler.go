@@ -213,7 +213,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.started = true
 	for _, e := range s.entries {
 		if missed[e.cc.Name] {
-			s.dispatchLocked(e, TriggerStartup)
+			s.dispatchLocked(e, TriggerStartup, "")
 		}
 	}
 	go s.loop()
@@ -235,7 +235,7 @@ func (s *Scheduler) loop() {
 		sleep := maxSleep
 		for _, e := range s.entries {
 			if !e.next.After(now) {
-				s.dispatchLocked(e, TriggerSchedule)
+				s.dispatchLocked(e, TriggerSchedule, "")
 				// From now, not from e.next: after a long pause a
 				// connector runs once, not once per missed time.
 				e.next = e.sched.Next(now)
@@ -260,33 +260,36 @@ func (s *Scheduler) poke() {
 	}
 }
 
-// dispatchLocked starts a run of e's connector unless one is in progress.
-func (s *Scheduler) dispatchLocked(e *entry, trigger string) {
+// dispatchLocked starts a run of e's connector unless one is in progress,
+// with run id id ("" for a new one). It returns ErrBusy or ErrStopping when
+// it starts nothing.
+func (s *Scheduler) dispatchLocked(e *entry, trigger, id string) error {
 	name := e.cc.Name
 	if s.busy[name] {
 		s.log.Warn("run skipped: the previous run is still in progress", "connector", name, "trigger", trigger)
 		if s.metrics != nil {
 			s.metrics.skipped.WithLabelValues(name).Inc()
 		}
-		return
+		return ErrBusy
 	}
 	select {
 	case <-s.stopping:
-		return
+		return ErrStopping
 	default:
 	}
 	s.busy[name] = true
 	s.runs.Add(1)
 	var delay time.Duration
-	if s.plan.Jitter > 0 {
+	if s.plan.Jitter > 0 && trigger != TriggerAPI {
 		delay = rand.N(s.plan.Jitter)
 	}
-	go s.run(s.plan.Runner, e.cc, trigger, delay)
+	go s.run(s.plan.Runner, e.cc, trigger, id, delay)
+	return nil
 }
 
 // run waits for the jitter delay and a free slot, then runs cc. Shutdown
 // ends the wait: a run that has not started by then does not start.
-func (s *Scheduler) run(r *Runner, cc config.Connector, trigger string, delay time.Duration) {
+func (s *Scheduler) run(r *Runner, cc config.Connector, trigger, id string, delay time.Duration) {
 	defer s.runs.Done()
 	defer func() {
 		s.mu.Lock()
@@ -318,7 +321,7 @@ func (s *Scheduler) run(r *Runner, cc config.Connector, trigger string, delay ti
 		s.metrics.inProgress.Inc()
 		defer s.metrics.inProgress.Dec()
 	}
-	run, err := r.Run(s.runCtx, cc, trigger)
+	run, err := r.RunWithID(s.runCtx, cc, trigger, id)
 	if run == nil {
 		// The Runner logs the outcome of every run it could record.
 		s.log.Error("run not started", "connector", cc.Name, "trigger", trigger, "err", err)

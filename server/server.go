@@ -1,6 +1,6 @@
 // Package server is aimsvault's HTTP server: liveness (/healthz), readiness
-// (/readyz) and Prometheus metrics (/metrics) today; the API mounts on the
-// same mux with Handle.
+// (/readyz) and Prometheus metrics (/metrics); the REST API (package
+// server/api) mounts on the same mux with Handle.
 //
 // None of these three endpoints needs a token (DESIGN: bind server.listen to
 // a private address). The server knows nothing of the vault or the
@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -72,6 +73,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Serve accepts connections on ln until Shutdown, which makes it return nil.
 func (s *Server) Serve(ln net.Listener) error {
 	if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ServeTLS is Serve over TLS (1.2 or later) with the PEM certificate chain
+// and key in certFile and keyFile.
+func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
+	s.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if err := s.srv.ServeTLS(ln, certFile, keyFile); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

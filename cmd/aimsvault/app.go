@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/aimsvault/aimsvault/connectors"
 	"github.com/aimsvault/aimsvault/connectors/all"
 	"github.com/aimsvault/aimsvault/evidence"
+	"github.com/aimsvault/aimsvault/findings"
 	"github.com/aimsvault/aimsvault/mapping"
 	"github.com/aimsvault/aimsvault/scheduler"
 )
@@ -30,6 +32,11 @@ type app struct {
 	vault    *evidence.Vault
 	mapper   *mapping.Mapper
 	logger   *slog.Logger
+
+	// Set by demo only: serve serves on listener instead of server.listen,
+	// and calls onServing with its root URL once it is ready.
+	listener  net.Listener
+	onServing func(url string)
 }
 
 func (a *app) close() {
@@ -65,7 +72,8 @@ func (a *app) readConfig() (*config.Config, *mapping.Mapper, error) {
 			a.registry.Register(t)
 		}
 	}
-	cfg, err := config.Load(a.configPath, config.Options{Types: a.registry, KnownControl: mapping.Known})
+	cfg, err := config.Load(a.configPath, config.Options{Types: a.registry, KnownControl: mapping.Known,
+		BuiltinCheck: findings.IsBuiltin, CheckCondition: findings.CheckCondition})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/aimsvault/aimsvault/evidence"
 	"github.com/aimsvault/aimsvault/evidence/bundle"
+	"github.com/aimsvault/aimsvault/findings"
 )
 
 func (a *app) bundleCommand() *cobra.Command {
@@ -29,12 +32,14 @@ func (a *app) bundleExportCommand() *cobra.Command {
 		ff  filterFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "export -o FILE [--control ID]... [--connector NAME]... [--since T] [--until T]",
+		Use:   "export -o FILE [--control ID]... [--connector NAME]... [--system ID] [--since T] [--until T]",
 		Short: "Write a BagIt evidence bundle (zip) an auditor can verify offline",
 		Long: `Write a BagIt 1.0 bag in a zip: each selected record's content, canonical
 bytes and inclusion proof, the signed checkpoint they lead to, the vault's
 public key, controls.csv (control -> evidence) and index.html (a readable
-report). The same vault state and filter always give the same bytes.
+report, with the open findings as of the checkpoint). The same vault state
+and filter always give the same bytes. --system selects one AI system's
+evidence and findings.
 With --since and --until, index.html and controls.csv also show the gaps in
 that period.`,
 		Args: cobra.NoArgs,
@@ -50,7 +55,17 @@ that period.`,
 			if err != nil {
 				return err
 			}
+			if _, err := a.systemFilter(cmd.Context(), v, &ff, &f); err != nil {
+				return err
+			}
 			opts := bundle.Options{Filter: f, Mapper: a.mapper, Sources: a.configuredSources()}
+			opts.Findings = func(ctx context.Context, cp *evidence.Checkpoint) ([]findings.Finding, error) {
+				all, err := a.openFindings(ctx, v, cp.CreatedAt, cp.Size)
+				return findings.Select(all, ff.system, nil), err
+			}
+			if ff.system != "" {
+				opts.Systems = []string{ff.system}
+			}
 			if isatty.IsTerminal(os.Stderr.Fd()) {
 				bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("exporting"),
 					progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())

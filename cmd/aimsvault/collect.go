@@ -15,7 +15,9 @@ func (a *app) collectCommand() *cobra.Command {
 		Use:   "collect [NAME...]",
 		Short: "Run the named connectors (all if none) once, now",
 		Long: `Run the named connectors (all if none) once, now. Each run is recorded
-(see ` + "`aimsvault runs`" + `) and ends with a signed checkpoint. Exits 1 if any run failed.`,
+(see ` + "`aimsvault runs`" + `) and ends with a signed checkpoint. Runs left running by
+a killed collect or serve are first marked failed (interrupted), unless
+another aimsvault process is running connectors. Exits 1 if any run failed.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			v, err := a.openVault(cmd.Context())
 			if err != nil {
@@ -24,6 +26,11 @@ func (a *app) collectCommand() *cobra.Command {
 			cfg := a.cfg
 			selected, err := selectConnectors(cfg, names)
 			if err != nil {
+				return err
+			}
+			// Runs a killed collect or serve left running are failed
+			// (interrupted), unless another process is running connectors.
+			if err := v.MarkInterrupted(cmd.Context()); err != nil {
 				return err
 			}
 			r := a.runner()

@@ -9,27 +9,6 @@ import (
 	"github.com/aimsvault/aimsvault/mapping"
 )
 
-// controlView is the `controls --format json` shape.
-type controlView struct {
-	ID           string   `json:"id"`
-	Title        string   `json:"title"`
-	Kind         string   `json:"kind"`
-	Parent       string   `json:"parent,omitempty"`
-	Objective    string   `json:"objective,omitempty"`
-	Heading      bool     `json:"heading"`
-	EvidenceHint string   `json:"evidence_hint"`
-	Sources      []string `json:"sources"`
-	Automatable  bool     `json:"automatable"`
-	NISTAIRMF    []string `json:"nist_ai_rmf"`
-	EUAIAct      []string `json:"eu_ai_act"`
-	ISO27001     []string `json:"iso27001_2022"`
-	Crosswalks   struct {
-		NISTAIRMF string `json:"nist_ai_rmf"`
-		EUAIAct   string `json:"eu_ai_act"`
-		ISO27001  string `json:"iso27001_2022"`
-	} `json:"crosswalk_basis"`
-}
-
 func (a *app) controlsCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -44,13 +23,9 @@ basis of each (a published crosswalk, or our judgment). Needs no config.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat := mapping.Catalog()
 			if format == "json" {
-				out := make([]controlView, len(cat))
+				out := make([]mapping.ControlView, len(cat))
 				for i, e := range cat {
-					v := controlView{ID: e.ID, Title: e.Title, Kind: e.Kind, Parent: e.Parent, Objective: e.Objective,
-						Heading: e.Heading, EvidenceHint: e.EvidenceHint, Sources: nonNil(e.Sources), Automatable: e.Automatable,
-						NISTAIRMF: nonNil(e.NISTAIRMF), EUAIAct: nonNil(e.EUAIAct), ISO27001: nonNil(e.ISO27001)}
-					v.Crosswalks.NISTAIRMF, v.Crosswalks.EUAIAct, v.Crosswalks.ISO27001 = e.NISTAIRMFBasis, e.EUAIActBasis, e.ISO27001Basis
-					out[i] = v
+					out[i] = mapping.View(e)
 				}
 				return writeJSON(a.stdout, out)
 			}
@@ -69,13 +44,6 @@ basis of each (a published crosswalk, or our judgment). Needs no config.`,
 	}
 	formatFlag(cmd, &format, "table", "json")
 	return cmd
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func dash(s string) string {

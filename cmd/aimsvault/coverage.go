@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,13 +11,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aimsvault/aimsvault/evidence"
+	"github.com/aimsvault/aimsvault/findings"
+	"github.com/aimsvault/aimsvault/inventory"
 	"github.com/aimsvault/aimsvault/mapping"
 )
 
 func (a *app) coverageCommand() *cobra.Command {
-	var format, period string
+	var format, period, system string
 	cmd := &cobra.Command{
-		Use:   "coverage [--period FROM..TO]",
+		Use:   "coverage [--period FROM..TO] [--system ID]",
 		Short: "Status of every ISO 42001 clause and Annex A control",
 		Long: `Status of every requirement item of ISO/IEC 42001:2023:
 
@@ -25,8 +28,13 @@ func (a *app) coverageCommand() *cobra.Command {
   missing  no evidence yet, though a configured connector could supply it
   manual   no evidence yet, and only a document or an upload can supply it
 
+Each item also shows how many open findings bear on it (see aimsvault
+findings --control ID): covered says evidence exists, not that it shows the
+control met.
+
 With --period FROM..TO (dates or RFC 3339), each item also lists the spans
-inside the period when it had no fresh evidence.`,
+inside the period when it had no fresh evidence. With --system ID, only the
+evidence and findings of that AI system count.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from, to time.Time
@@ -40,75 +48,123 @@ inside the period when it had no fresh evidence.`,
 			if err != nil {
 				return err
 			}
-			cov := mapping.NewCoverage(a.mapper, a.configuredSources(), time.Now())
-			err = v.Records(cmd.Context(), evidence.Filter{}, func(r *evidence.Record) error {
+			now := time.Now()
+			s, err := a.newScanner(v)
+			if err != nil {
+				return err
+			}
+			if err := checkSystem(s.inv, system); err != nil {
+				return err
+			}
+			if err := a.withFindings(s, now); err != nil {
+				return err
+			}
+			cov := mapping.NewCoverage(a.mapper, a.configuredSources(), now)
+			s.onEntry = func(r *evidence.Record, _ *inventory.Item, systems []string) error {
+				if system != "" && !slices.Contains(systems, system) {
+					return nil
+				}
 				e := mapping.Evidence{Kind: r.Kind, Attributes: r.Attributes, Controls: r.Controls, CollectedAt: r.CollectedAt}
 				if r.EffectiveAt != nil {
 					e.EffectiveAt = *r.EffectiveAt
 				}
 				cov.Add(e)
 				return nil
-			})
-			if err != nil {
+			}
+			if err := s.run(cmd.Context(), evidence.Filter{}); err != nil {
 				return err
 			}
+			open := findings.ByControl(findings.Select(s.engine.Findings(), system, nil))
 			if period != "" {
-				return a.printPeriod(format, cov.Period(from, to))
+				return a.printPeriod(format, cov.Period(from, to), open)
 			}
-			return a.printCoverage(format, cov.Result())
+			return a.printCoverage(format, cov.Result(), open)
 		},
 	}
 	cmd.Flags().StringVar(&period, "period", "", "audit period FROM..TO, e.g. 2026-01-01..2026-06-30")
+	cmd.Flags().StringVar(&system, "system", "", "only the evidence and findings of this AI system (an ai_systems id)")
 	formatFlag(cmd, &format, "table", "json", "csv")
 	return cmd
 }
 
-func (a *app) printCoverage(format string, rows []mapping.ControlStatus) error {
+// coverageRow is a coverage row with its open findings count: the
+// `coverage --format json` shape plus open_findings.
+type coverageRow struct {
+	mapping.ControlStatus
+	OpenFindings int `json:"open_findings"`
+}
+
+type periodRow struct {
+	mapping.PeriodStatus
+	OpenFindings int `json:"open_findings"`
+}
+
+func (a *app) printCoverage(format string, rows []mapping.ControlStatus, open map[string]int) error {
 	switch format {
 	case "json":
-		return writeJSON(a.stdout, rows)
+		out := make([]coverageRow, len(rows))
+		for i, r := range rows {
+			out[i] = coverageRow{r, open[r.Control]}
+		}
+		return writeJSON(a.stdout, out)
 	case "csv":
 		w := csv.NewWriter(a.stdout)
-		w.Write([]string{"control", "title", "kind", "status", "evidence_count", "newest"})
+		w.Write([]string{"control", "title", "kind", "status", "evidence_count", "newest", "open_findings"})
 		for _, r := range rows {
-			w.Write([]string{r.Control, r.Title, r.Kind, string(r.Status), strconv.Itoa(r.EvidenceCount), rfc3339(r.Newest)})
+			w.Write([]string{r.Control, r.Title, r.Kind, string(r.Status), strconv.Itoa(r.EvidenceCount), rfc3339(r.Newest), strconv.Itoa(open[r.Control])})
 		}
 		w.Flush()
 		return w.Error()
 	}
 	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "CONTROL\tSTATUS\tEVIDENCE\tNEWEST\tTITLE")
+	fmt.Fprintln(tw, "CONTROL\tSTATUS\tEVIDENCE\tNEWEST\tFINDINGS\tTITLE")
 	counts := map[mapping.Status]int{}
+	withFindings := 0
 	for _, r := range rows {
 		counts[r.Status]++
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Control, r.Status, r.EvidenceCount, shortTime(r.Newest), r.Title)
+		if open[r.Control] > 0 {
+			withFindings++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Control, r.Status, r.EvidenceCount, shortTime(r.Newest), findingsCell(open[r.Control]), r.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "\n%d items: %d covered, %d stale, %d missing, %d manual\n", len(rows),
-		counts[mapping.Covered], counts[mapping.Stale], counts[mapping.Missing], counts[mapping.Manual])
+	fmt.Fprintf(a.stdout, "\n%d items: %d covered, %d stale, %d missing, %d manual; %d with open findings (aimsvault findings)\n", len(rows),
+		counts[mapping.Covered], counts[mapping.Stale], counts[mapping.Missing], counts[mapping.Manual], withFindings)
 	return nil
 }
 
-func (a *app) printPeriod(format string, rows []mapping.PeriodStatus) error {
+// findingsCell says a control has open findings; "-" when it has none.
+func findingsCell(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d open", n)
+}
+
+func (a *app) printPeriod(format string, rows []mapping.PeriodStatus, open map[string]int) error {
 	switch format {
 	case "json":
-		return writeJSON(a.stdout, rows)
+		out := make([]periodRow, len(rows))
+		for i, r := range rows {
+			out[i] = periodRow{r, open[r.Control]}
+		}
+		return writeJSON(a.stdout, out)
 	case "csv":
 		w := csv.NewWriter(a.stdout)
-		w.Write([]string{"control", "title", "kind", "status", "evidence_count", "newest", "covered_fraction", "gaps"})
+		w.Write([]string{"control", "title", "kind", "status", "evidence_count", "newest", "covered_fraction", "gaps", "open_findings"})
 		for _, r := range rows {
 			w.Write([]string{r.Control, r.Title, r.Kind, string(r.Status), strconv.Itoa(r.EvidenceCount), rfc3339(r.Newest),
-				strconv.FormatFloat(r.CoveredFraction, 'f', 4, 64), gapsText(r.Gaps)})
+				strconv.FormatFloat(r.CoveredFraction, 'f', 4, 64), gapsText(r.Gaps), strconv.Itoa(open[r.Control])})
 		}
 		w.Flush()
 		return w.Error()
 	}
 	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "CONTROL\tSTATUS\tCOVERED\tGAPS\tTITLE")
+	fmt.Fprintln(tw, "CONTROL\tSTATUS\tCOVERED\tGAPS\tFINDINGS\tTITLE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\t%s\n", r.Control, r.Status, 100*r.CoveredFraction, gapsText(r.Gaps), r.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\t%s\t%s\n", r.Control, r.Status, 100*r.CoveredFraction, gapsText(r.Gaps), findingsCell(open[r.Control]), r.Title)
 	}
 	return tw.Flush()
 }

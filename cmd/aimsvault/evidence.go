@@ -50,9 +50,16 @@ func (a *app) evidenceListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			s, err := a.systemFilter(cmd.Context(), v, &ff, &f)
+			if err != nil {
+				return err
+			}
 			if format == "json" {
 				arr := newJSONArray(a.stdout)
-				if err := v.Records(cmd.Context(), f, func(r *evidence.Record) error { return arr.add(r) }); err != nil {
+				err := v.Records(cmd.Context(), f, func(r *evidence.Record) error {
+					return arr.add(listedRecord{r, s.link(r)})
+				})
+				if err != nil {
 					return err
 				}
 				return arr.close()
@@ -74,6 +81,14 @@ func (a *app) evidenceListCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many records")
 	formatFlag(cmd, &format, "table", "json")
 	return cmd
+}
+
+// listedRecord is a record as `evidence list --format json` shows it: the
+// signed record, plus the AI systems it belongs to under the current config
+// (computed, not signed; omitted when none).
+type listedRecord struct {
+	*evidence.Record
+	Systems []string `json:"systems,omitempty"`
 }
 
 func (a *app) evidenceShowCommand() *cobra.Command {

@@ -13,6 +13,7 @@ import (
 type filterFlags struct {
 	controls, connectors []string
 	since, until         string
+	system               string
 }
 
 func (ff *filterFlags) register(cmd *cobra.Command) {
@@ -20,6 +21,27 @@ func (ff *filterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&ff.connectors, "connector", nil, "only evidence from this connector (repeatable)")
 	cmd.Flags().StringVar(&ff.since, "since", "", "only evidence collected at or after this time (date or RFC 3339)")
 	cmd.Flags().StringVar(&ff.until, "until", "", "only evidence collected before this time (RFC 3339; a date includes that day)")
+	cmd.Flags().StringVar(&ff.system, "system", "", "only evidence of this AI system (an ai_systems id; membership is computed from the config's matchers)")
+}
+
+// systemFilter adds --system to f: a read-time test of each record's
+// membership. It returns the scanner that links records, for callers that
+// also show each record's systems.
+func (a *app) systemFilter(ctx context.Context, v *evidence.Vault, ff *filterFlags, f *evidence.Filter) (*scanner, error) {
+	s, err := a.newScanner(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSystem(s.inv, ff.system); err != nil {
+		return nil, err
+	}
+	if err := s.prime(ctx); err != nil {
+		return nil, err
+	}
+	if ff.system != "" {
+		f.Match = s.matchSystem(ff.system)
+	}
+	return s, nil
 }
 
 // filter checks the flags and returns the filter they select.

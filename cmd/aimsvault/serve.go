@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,14 +23,17 @@ import (
 	"github.com/aimsvault/aimsvault/mapping"
 	"github.com/aimsvault/aimsvault/scheduler"
 	"github.com/aimsvault/aimsvault/server"
+	"github.com/aimsvault/aimsvault/server/api"
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the connectors on their schedules; serve /healthz, /readyz, /metrics",
+		Short: "Run the connectors on their schedules; serve the API, /healthz, /readyz, /metrics",
 		Long: `Run the connectors on their schedules until stopped, logging JSON to stderr,
-and serve /healthz, /readyz and /metrics on server.listen.
+and serve the REST API (/api/v1, bearer tokens from ` + "`aimsvault token create`" + `),
+/healthz, /readyz and /metrics on server.listen (HTTPS with server.tls_cert
+and server.tls_key).
 
 At start, runs left running by a crash are marked failed (interrupted), and
 each connector that missed a scheduled run while aimsvault was down (or never
@@ -68,9 +73,24 @@ func (a *app) serve(ctx context.Context) error {
 	if err := v.MarkInterrupted(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	acc, err := a.openAccess(ctx, v)
 	if err != nil {
-		return fmt.Errorf("%w: change server.listen in %s", err, a.configPath)
+		return err
+	}
+	defer acc.Close()
+	var trusted []netip.Prefix
+	for _, p := range cfg.Server.TrustedProxies {
+		pr, _ := config.ParseIPPrefix(p) // checked by config.Load
+		trusted = append(trusted, pr)
+	}
+	// What the API reads of the config, swapped whole at each reload.
+	var live atomic.Pointer[api.Live]
+	live.Store(&api.Live{Mapper: a.mapper, Sources: a.configuredSources()})
+	ln := a.listener // demo: bound before the config was written
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return fmt.Errorf("%w: change server.listen in %s", err, a.configPath)
+		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -101,9 +121,21 @@ func (a *app) serve(ctx context.Context) error {
 			return nil
 		},
 	})
+	api.New(api.Options{
+		Vault: v, Access: acc, Scheduler: sched, Logger: log,
+		Live:           func() api.Live { return *live.Load() },
+		MaxUpload:      cfg.Server.MaxUpload.Bytes(),
+		TrustedProxies: trusted,
+	}).Register(srv)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	scheme := "http"
+	if cfg.Server.TLS() {
+		scheme = "https"
+		go func() { served <- srv.ServeTLS(ln, string(cfg.Server.TLSCert), string(cfg.Server.TLSKey)) }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
 
 	warnBroken(log, cfg)
 	// Runs outlive the command's ctx: Shutdown decides when they end.
@@ -113,6 +145,9 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	notReady.Store(nil)
 	log.Info("scheduler started", "connectors", len(cfg.Connectors), "max_parallel", cfg.Scheduler.MaxParallel)
+	if a.onServing != nil {
+		a.onServing(scheme + "://" + ln.Addr().String())
+	}
 
 	var (
 		serveErr error
@@ -123,6 +158,7 @@ wait:
 		select {
 		case <-hup:
 			cfg = a.reload(cfg, sched, level)
+			live.Store(&api.Live{Mapper: a.mapper, Sources: a.configuredSources()})
 		case serveErr = <-served:
 			break wait
 		case sig = <-stop:
@@ -195,6 +231,10 @@ func (a *app) reload(old *config.Config, sched *scheduler.Scheduler, level *slog
 	}{
 		{"vault", old.Vault, cfg.Vault},
 		{"server.listen", old.Server.Listen, cfg.Server.Listen},
+		{"server.tls_cert", old.Server.TLSCert, cfg.Server.TLSCert},
+		{"server.tls_key", old.Server.TLSKey, cfg.Server.TLSKey},
+		{"server.max_upload", old.Server.MaxUpload, cfg.Server.MaxUpload},
+		{"server.trusted_proxies", strings.Join(old.Server.TrustedProxies, ","), strings.Join(cfg.Server.TrustedProxies, ",")},
 		{"scheduler.max_parallel", old.Scheduler.MaxParallel, cfg.Scheduler.MaxParallel},
 	} {
 		if c.was != c.now {

@@ -14,7 +14,8 @@ import (
 type Config struct {
 	// Settings: regions (required), role_arn and external_id, profile,
 	// endpoint and sts_endpoint. Credentials come from the SDK's default
-	// chain, never from the YAML.
+	// chain, never from the YAML, except a simulator's static keys
+	// (access_key_id, secret_access_key: tests and aimsvault demo only).
 	awsapi.Settings `yaml:",inline"`
 
 	// Lookback is how far back training jobs are collected, by creation

@@ -55,6 +55,8 @@ type Filter struct {
 	Connectors []string `json:"connectors"`
 	Since      string   `json:"since,omitempty"`
 	Until      string   `json:"until,omitempty"`
+	// Systems: the AI systems (ai_systems ids) whose evidence was selected.
+	Systems []string `json:"systems,omitempty"`
 }
 
 // Artifact is one record in the bundle.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aimsvault/aimsvault/evidence"
+	"github.com/aimsvault/aimsvault/findings"
 	"github.com/aimsvault/aimsvault/mapping"
 )
 
@@ -35,6 +36,14 @@ type Options struct {
 	Organization string
 	// Progress, if set, is called as records are written.
 	Progress func(done, total int64)
+	// Systems names the AI systems Filter.Match selects, for the manifest
+	// and the report; empty when the filter is not by system.
+	Systems []string
+	// Findings, if set, returns the open findings as of the checkpoint the
+	// bundle is cut at (over the records it covers, with its time as now),
+	// so that the same vault state gives the same bundle. index.html and
+	// controls.csv show them beside each control.
+	Findings func(ctx context.Context, cp *evidence.Checkpoint) ([]findings.Finding, error)
 }
 
 // Summary is what Export wrote.
@@ -95,6 +104,17 @@ func Export(ctx context.Context, v *evidence.Vault, w io.Writer, opts Options) (
 	if err := e.writeLate(f); err != nil {
 		return nil, err
 	}
+	if opts.Findings != nil {
+		if e.findings, err = opts.Findings(ctx, cp); err != nil {
+			return nil, fmt.Errorf("findings: %w", err)
+		}
+		e.openByControl = map[string][]string{}
+		for _, fd := range e.findings {
+			for _, c := range fd.Controls {
+				e.openByControl[c] = append(e.openByControl[c], fd.ID)
+			}
+		}
+	}
 	for _, step := range []func() error{e.writeCheckpoint, e.writeControlsCSV, e.writeIndex, e.writeManifest, e.writeTags} {
 		if err := step(); err != nil {
 			return nil, err
@@ -125,6 +145,8 @@ type exporter struct {
 	tagLines      []string
 	cov           *mapping.Coverage
 	sum           *Summary
+	findings      []findings.Finding
+	openByControl map[string][]string // control -> ids of its open findings
 }
 
 // controlRow is one line of controls.csv and one evidence line in index.html.
@@ -257,14 +279,16 @@ func (e *exporter) writeControlsCSV() error {
 		if len(gaps) > 0 {
 			header = append(header, "period_gaps")
 		}
+		header = append(header, "open_findings", "findings")
 		cw.Write(header)
 		for _, c := range rows {
 			base := []string{c.Control, c.Title, c.Kind, string(c.Status), strconv.Itoa(c.EvidenceCount)}
+			open := e.openByControl[c.Control]
 			tail := func(rec []string) []string {
 				if len(gaps) > 0 {
 					rec = append(rec, gapsText(gaps[c.Control]))
 				}
-				return rec
+				return append(rec, strconv.Itoa(len(open)), strings.Join(open, " "))
 			}
 			n := 0
 			err := e.eachControlRow(c.Control, func(r controlRow) error {
@@ -316,7 +340,7 @@ func (e *exporter) writeManifest() error {
 			Checkpoint CheckpointID `json:"checkpoint"`
 			Filter     Filter       `json:"filter"`
 		}{Format, e.v.Origin(), CheckpointID{e.cp.Size, base64.StdEncoding.EncodeToString(e.cp.Root[:]), e.cp.CreatedAt.UTC().Format(time.RFC3339)},
-			Filter{Controls: nonNil(f.Controls), Connectors: nonNil(f.Connectors), Since: timeText(f.Since), Until: timeText(f.Until)}}
+			Filter{Controls: nonNil(f.Controls), Connectors: nonNil(f.Connectors), Since: timeText(f.Since), Until: timeText(f.Until), Systems: e.opts.Systems}}
 		b, err := json.Marshal(hdr)
 		if err != nil {
 			return err

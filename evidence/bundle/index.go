@@ -35,7 +35,7 @@ func (e *exporter) writeIndex() error {
 		p("<tr><th>Vault</th><td><code>%s</code></td></tr>\n", esc(e.v.Origin()))
 		p("<tr><th>Checkpoint</th><td>tree size %d, signed %s<br><span class=\"mono\">root %s</span></td></tr>\n",
 			e.cp.Size, e.cp.CreatedAt.UTC().Format(time.RFC3339), esc(fmt.Sprintf("%x", e.cp.Root[:])))
-		p("<tr><th>Filter</th><td>%s</td></tr>\n", esc(filterText(f.Controls, f.Connectors, f.Since, f.Until)))
+		p("<tr><th>Filter</th><td>%s</td></tr>\n", esc(filterText(f.Controls, f.Connectors, f.Since, f.Until, e.opts.Systems)))
 		p("<tr><th>Completeness</th><td>%d records selected, %d in this bundle, %d left out%s</td></tr>\n",
 			e.sum.Selected, e.sum.Included, e.sum.Excluded, excludedNote(e.sum.Excluded))
 		p("</table>\n<p class=\"note\">Verify this bundle offline with <code>aimsvault bundle verify FILE --key vault.pub</code>, or check files with <code>sha256sum -c manifest-sha256.txt</code> in the unpacked folder. Coverage is as of the checkpoint's time.</p>\n")
@@ -46,7 +46,10 @@ func (e *exporter) writeIndex() error {
 		}
 		p("<h2>Coverage</h2>\n<p>%d requirement items: %d covered, %d stale, %d missing, %d manual.</p>\n", len(rows),
 			counts[mapping.Covered], counts[mapping.Stale], counts[mapping.Missing], counts[mapping.Manual])
-		p("<table><tr><th>Item</th><th>Title</th><th>Status</th><th>Evidence</th><th>Newest</th>")
+		if e.opts.Findings != nil {
+			p("<p>%d open findings (<a href=\"#findings\">listed below</a>), computed as of the checkpoint from the evidence it covers; a covered item with open findings has evidence that shows the control not fully met.</p>\n", len(e.findings))
+		}
+		p("<table><tr><th>Item</th><th>Title</th><th>Status</th><th>Evidence</th><th>Newest</th><th>Findings</th>")
 		if len(gaps) > 0 {
 			p("<th>Gaps in %s..%s</th>", f.Since.UTC().Format("2006-01-02"), f.Until.Add(-time.Nanosecond).UTC().Format("2006-01-02"))
 		}
@@ -56,16 +59,23 @@ func (e *exporter) writeIndex() error {
 			if r.Newest != nil {
 				newest = r.Newest.UTC().Format("2006-01-02")
 			}
-			p("<tr><td><a href=\"#c-%s\">%s</a></td><td>%s</td><td class=\"%s\">%s</td><td>%d</td><td class=\"d\">%s</td>",
-				esc(r.Control), esc(r.Control), esc(r.Title), r.Status, r.Status, r.EvidenceCount, newest)
+			p("<tr><td><a href=\"#c-%s\">%s</a></td><td>%s</td><td class=\"%s\">%s</td><td>%d</td><td class=\"d\">%s</td><td>%s</td>",
+				esc(r.Control), esc(r.Control), esc(r.Title), r.Status, r.Status, r.EvidenceCount, newest, findingsCell(len(e.openByControl[r.Control])))
 			if len(gaps) > 0 {
 				p("<td class=\"d\">%s</td>", esc(gapDays(gaps[r.Control])))
 			}
 			p("</tr>\n")
 		}
-		p("</table>\n<h2>Evidence by item</h2>\n")
+		p("</table>\n")
+		if e.opts.Findings != nil {
+			e.writeFindings(p)
+		}
+		p("<h2>Evidence by item</h2>\n")
 		for _, r := range rows {
 			p("<h3 id=\"c-%s\">%s %s <span class=\"%s\">(%s)</span></h3>\n", esc(r.Control), esc(r.Control), esc(r.Title), r.Status, r.Status)
+			if open := e.openByControl[r.Control]; len(open) > 0 {
+				p("<p class=\"missing\">Open findings: %s</p>\n", esc(strings.Join(open, ", ")))
+			}
 			n := 0
 			err := e.eachControlRow(r.Control, func(c controlRow) error {
 				if n == 0 {
@@ -90,8 +100,11 @@ func (e *exporter) writeIndex() error {
 	})
 }
 
-func filterText(controls, connectors []string, since, until time.Time) string {
+func filterText(controls, connectors []string, since, until time.Time, systems []string) string {
 	var parts []string
+	if len(systems) > 0 {
+		parts = append(parts, "AI systems "+strings.Join(systems, ", "))
+	}
 	if len(controls) > 0 {
 		parts = append(parts, "controls "+strings.Join(controls, ", "))
 	}
@@ -127,4 +140,29 @@ func gapDays(gs []mapping.Gap) string {
 		parts[i] = g.From.UTC().Format("2006-01-02") + ".." + g.To.Add(-time.Nanosecond).UTC().Format("2006-01-02")
 	}
 	return strings.Join(parts, ", ")
+}
+
+func findingsCell(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("<a href=\"#findings\" class=\"missing\">%d open</a>", n)
+}
+
+// writeFindings lists the open findings with the records each rests on
+// (their canonical bytes are under records/ when the filter selected them).
+func (e *exporter) writeFindings(p func(string, ...any)) {
+	esc := html.EscapeString
+	p("<h2 id=\"findings\">Open findings</h2>\n")
+	if len(e.findings) == 0 {
+		p("<p class=\"note\">No open findings.</p>\n")
+		return
+	}
+	p("<table><tr><th>Severity</th><th>Finding</th><th>Controls</th><th>AI systems</th><th>Detail</th><th>Records</th></tr>\n")
+	for _, f := range e.findings {
+		p("<tr><td>%s</td><td><span class=\"mono\">%s</span><br>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"mono\">%s</td></tr>\n",
+			esc(string(f.Severity)), esc(f.ID), esc(f.Title), esc(strings.Join(f.Controls, ", ")), esc(strings.Join(f.Systems, ", ")),
+			esc(f.Detail), esc(strings.Join(f.Records, " ")))
+	}
+	p("</table>\n")
 }

@@ -20,14 +20,15 @@ package bamboohrfake
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
+
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed testdata
@@ -57,6 +58,7 @@ type Server struct {
 	URL string
 
 	opts      Options
+	close     func()
 	types     []byte
 	employees []map[string]any
 
@@ -80,9 +82,23 @@ type failure struct {
 	header http.Header
 }
 
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
 // New starts a fake that is closed when t ends.
-func New(t testing.TB, opts Options) *Server {
+func New(t TB, opts Options) *Server {
 	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatalf("bamboohrfake: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Server, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "/bamboohr/"
 	}
@@ -98,20 +114,26 @@ func New(t testing.TB, opts Options) *Server {
 	s := &Server{opts: opts, fails: map[string][]failure{}}
 	var err error
 	if s.types, err = fixtures.ReadFile("testdata/training_types.json"); err != nil {
-		t.Fatalf("bamboohrfake: %v", err)
+		return nil, err
 	}
 	b, err := fixtures.ReadFile("testdata/employees.json")
 	if err != nil {
-		t.Fatalf("bamboohrfake: %v", err)
+		return nil, err
 	}
 	if err := json.Unmarshal(b, &s.employees); err != nil {
-		t.Fatalf("bamboohrfake: employees: %v", err)
+		return nil, fmt.Errorf("employees: %w", err)
 	}
-	srv := httptest.NewServer(s.handler())
-	t.Cleanup(srv.Close)
+	srv, err := fakeserver.Start(s.handler())
+	if err != nil {
+		return nil, err
+	}
+	s.close = srv.Close
 	s.URL = srv.URL + opts.Prefix
-	return s
+	return s, nil
 }
+
+// Close stops the fake.
+func (s *Server) Close() { s.close() }
 
 // Company and APIKey are what the fake accepts.
 func (s *Server) Company() string { return s.opts.Company }

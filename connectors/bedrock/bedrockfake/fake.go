@@ -32,15 +32,14 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/aimsvault/aimsvault/connectors/internal/awsfake"
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed all:testdata
@@ -70,6 +69,7 @@ type Request struct {
 type Fake struct {
 	// URL is the endpoint to configure: the server root plus Prefix.
 	URL      string
+	close    func()
 	failures awsfake.Failures
 	pageCap  int
 	mux      *http.ServeMux
@@ -78,8 +78,30 @@ type Fake struct {
 	requests []Request
 }
 
+// The credentials the fake accepts: configure them as the connector's
+// access_key_id and secret_access_key (test and demo only).
+const (
+	AccessKeyID     = awsfake.AccessKeyID
+	SecretAccessKey = awsfake.SecretAccessKey
+)
+
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
 // New starts a fake, closed when t ends.
-func New(t testing.TB, opts Options) *Fake {
+func New(t TB, opts Options) *Fake {
+	t.Helper()
+	f, err := Start(opts)
+	if err != nil {
+		t.Fatalf("bedrockfake: %v", err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Fake, error) {
 	f := &Fake{pageCap: opts.PageCap, mux: http.NewServeMux()}
 	if f.pageCap <= 0 {
 		f.pageCap = 2
@@ -96,11 +118,17 @@ func New(t testing.TB, opts Options) *Fake {
 	f.route("GET "+p+"/evaluation-jobs/{id}", "GetEvaluationJob", f.getter("evaluation-jobs"))
 	f.mux.HandleFunc("POST "+Prefix+"{$}", f.serveSTS)
 	f.mux.HandleFunc("POST "+p, f.serveSTS)
-	srv := httptest.NewServer(f.mux)
-	t.Cleanup(srv.Close)
+	srv, err := fakeserver.Start(f.mux)
+	if err != nil {
+		return nil, err
+	}
+	f.close = srv.Close
 	f.URL = srv.URL + Prefix
-	return f
+	return f, nil
 }
+
+// Close stops the fake.
+func (f *Fake) Close() { f.close() }
 
 // Fail forces fl on every call of op ("GetGuardrail", or an STS action)
 // that matches its region, fl.Times times (0: always).

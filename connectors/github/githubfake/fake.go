@@ -17,6 +17,9 @@
 // rate-limit headers and ETags, answers If-None-Match with 304, and can be
 // told to fail a path with any status and headers (secondary limits with
 // Retry-After, 429, 5xx).
+//
+// Tests start it with New or NewAt, which stop it when the test ends;
+// `aimsvault demo` starts it with Start and closes it itself.
 package githubfake
 
 import (
@@ -37,8 +40,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed all:testdata
@@ -95,29 +99,67 @@ type Fake struct {
 	// RateReset is when the limit resets (default an hour from start).
 	RateReset time.Time
 
-	t        testing.TB
+	errorf   func(format string, args ...any)
 	prefix   string
 	mu       sync.Mutex
 	failures map[string]*Failure
 	requests []Request
 }
 
-// New starts a fake mounted under /api/v3/ and stops it when t ends.
-func New(t testing.TB) *Fake { return NewAt(t, "/api/v3/") }
+// Options configure Start.
+type Options struct {
+	// Prefix is the path the API is mounted under: "/api/v3/" (the
+	// default, as GitHub Enterprise Server) or "/" (as api.github.com).
+	Prefix string
+	// Errorf reports what the fake finds wrong in a request beside
+	// answering it (a listing without per_page=100, a file read at another
+	// commit); tests pass t.Errorf. Nil ignores it.
+	Errorf func(format string, args ...any)
+}
 
-// NewAt starts a fake mounted under prefix ("/" or "/api/v3/").
-func NewAt(t testing.TB, prefix string) *Fake {
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
+// New starts a fake mounted under /api/v3/ and stops it when t ends.
+func New(t TB) *Fake { return NewAt(t, "/api/v3/") }
+
+// NewAt starts a fake mounted under prefix ("/" or "/api/v3/") and stops it
+// when t ends.
+func NewAt(t TB, prefix string) *Fake {
+	t.Helper()
+	f, err := Start(Options{Prefix: prefix, Errorf: t.Errorf})
+	if err != nil {
+		t.Fatalf("githubfake: %v", err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Fake, error) {
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = "/api/v3/"
+	}
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	f := &Fake{t: t, prefix: prefix, PageSize: 100, RateRemaining: 5000,
+	errorf := opts.Errorf
+	if errorf == nil {
+		errorf = func(string, ...any) {}
+	}
+	f := &Fake{errorf: errorf, prefix: prefix, PageSize: 100, RateRemaining: 5000,
 		RateReset: time.Now().Add(time.Hour), failures: map[string]*Failure{}}
 	mux := http.NewServeMux()
 	mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), http.HandlerFunc(f.serve)))
-	f.Server = httptest.NewServer(mux)
+	srv, err := fakeserver.Start(mux)
+	if err != nil {
+		return nil, err
+	}
+	f.Server = srv
 	f.URL = f.Server.URL + prefix
-	t.Cleanup(f.Server.Close)
-	return f
+	return f, nil
 }
 
 // Fail makes requests to path (without the prefix, e.g.
@@ -312,7 +354,7 @@ func (f *Fake) page(r *http.Request, p string, b []byte) answer {
 	}
 	q := r.URL.Query()
 	if q.Get("per_page") != "100" {
-		f.t.Errorf("githubfake: GET %s without per_page=100 (query %q)", p, r.URL.RawQuery)
+		f.errorf("githubfake: GET %s without per_page=100 (query %q)", p, r.URL.RawQuery)
 		return jsonErr(http.StatusUnprocessableEntity, "per_page=100 expected by the fake")
 	}
 	size := min(100, f.PageSize)
@@ -384,10 +426,10 @@ func (f *Fake) page(r *http.Request, p string, b []byte) answer {
 // contents serves a file of a fixture repository raw, at HeadSHA only.
 func (f *Fake) contents(r *http.Request, p string) answer {
 	if ref := r.URL.Query().Get("ref"); ref != HeadSHA {
-		f.t.Errorf("githubfake: GET %s at ref %q, want the head commit %s", p, ref, HeadSHA)
+		f.errorf("githubfake: GET %s at ref %q, want the head commit %s", p, ref, HeadSHA)
 	}
 	if !strings.Contains(r.Header.Get("Accept"), "raw") {
-		f.t.Errorf("githubfake: GET %s with Accept %q, want the raw media type", p, r.Header.Get("Accept"))
+		f.errorf("githubfake: GET %s with Accept %q, want the raw media type", p, r.Header.Get("Accept"))
 	}
 	b, err := fs.ReadFile(fixtures, "testdata/"+strings.TrimPrefix(p, "/"))
 	if err != nil {

@@ -52,7 +52,9 @@ type Session struct {
 
 // Open loads the SDK's default configuration, assumes the role if one is
 // set, and asks STS who the caller is. Nothing is read from the YAML but
-// the profile, the role and the endpoints: credentials come from the chain.
+// the profile, the role and the endpoints: credentials come from the chain,
+// except a simulator's static keys (Settings.Static), with which the
+// default configuration is not loaded at all.
 func Open(ctx context.Context, s Settings, o Options) (*Session, error) {
 	if len(s.Regions) == 0 {
 		return nil, errNoRegions
@@ -61,21 +63,35 @@ func Open(ctx context.Context, s Settings, o Options) (*Session, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	loadOpts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRegion(s.Regions[0]),
-		awsconfig.WithHTTPClient(hc),
-		awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(o) }),
-	}
-	if s.Profile != "" {
-		loadOpts = append(loadOpts, awsconfig.WithSharedConfigProfile(s.Profile))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
-	if err != nil {
-		var pe awsconfig.SharedConfigProfileNotExistError
-		if errors.As(err, &pe) {
-			return nil, connectors.ConfigErrorf("profile %q is not in the shared config or credentials file: fix profile, or remove it to use the default chain", s.Profile)
+	var cfg aws.Config
+	if s.Static() {
+		// A simulator's keys: nothing is read from the machine.
+		cfg = aws.Config{
+			Region:     s.Regions[0],
+			HTTPClient: hc,
+			Retryer:    func() aws.Retryer { return newRetryer(o) },
+			Credentials: aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey.Reveal(), Source: "aimsvault static simulator keys"}, nil
+			})),
 		}
-		return nil, connectors.ConfigErrorf("load AWS configuration: %v", err)
+	} else {
+		loadOpts := []func(*awsconfig.LoadOptions) error{
+			awsconfig.WithRegion(s.Regions[0]),
+			awsconfig.WithHTTPClient(hc),
+			awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(o) }),
+		}
+		if s.Profile != "" {
+			loadOpts = append(loadOpts, awsconfig.WithSharedConfigProfile(s.Profile))
+		}
+		var err error
+		cfg, err = awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+		if err != nil {
+			var pe awsconfig.SharedConfigProfileNotExistError
+			if errors.As(err, &pe) {
+				return nil, connectors.ConfigErrorf("profile %q is not in the shared config or credentials file: fix profile, or remove it to use the default chain", s.Profile)
+			}
+			return nil, connectors.ConfigErrorf("load AWS configuration: %v", err)
+		}
 	}
 	ss := &Session{settings: s, cfg: cfg}
 	region := s.Regions[0]

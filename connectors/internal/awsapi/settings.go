@@ -15,10 +15,11 @@ import (
 	"github.com/aimsvault/aimsvault/config"
 )
 
-// Settings are the keys every AWS connector block has. Credentials never
-// appear here: they come from the SDK's default chain (environment, shared
-// config and credentials files, web identity, container and instance
-// metadata), optionally narrowed by Profile and then RoleARN.
+// Settings are the keys every AWS connector block has. An account's
+// credentials never appear here: they come from the SDK's default chain
+// (environment, shared config and credentials files, web identity,
+// container and instance metadata), optionally narrowed by Profile and then
+// RoleARN. Only a simulator's keys may be written here (AccessKeyID).
 type Settings struct {
 	// Regions are the AWS regions collected, in order ("us-east-1").
 	// Required, at least one.
@@ -44,7 +45,18 @@ type Settings struct {
 	// STSEndpoint overrides the STS root used for GetCallerIdentity and
 	// AssumeRole, likewise. Default: the SDK's regional STS endpoint.
 	STSEndpoint string `yaml:"sts_endpoint"`
+
+	// AccessKeyID and SecretAccessKey are static keys for a simulator,
+	// never for an AWS account: the tests and `aimsvault demo` set them
+	// with endpoint and sts_endpoint (both required with them). With them
+	// nothing else of the machine is read: no environment, no shared
+	// files, no profile, no instance metadata.
+	AccessKeyID     string        `yaml:"access_key_id"`
+	SecretAccessKey config.Secret `yaml:"secret_access_key"`
 }
+
+// Static reports whether s names static simulator keys.
+func (s Settings) Static() bool { return s.AccessKeyID != "" || s.SecretAccessKey != "" }
 
 var (
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -74,6 +86,16 @@ func (s Settings) Validate(typ string) []error {
 	}
 	if s.ExternalID != "" && s.RoleARN == "" {
 		bad("external_id is set without role_arn: it is only sent when assuming a role")
+	}
+	if s.Static() {
+		switch {
+		case s.AccessKeyID == "" || s.SecretAccessKey == "":
+			bad("access_key_id and secret_access_key go together")
+		case s.Endpoint == "" || s.STSEndpoint == "":
+			bad("access_key_id and secret_access_key are for a simulator only (tests, aimsvault demo): set endpoint and sts_endpoint to it, or remove them and use the default credential chain")
+		case s.Profile != "":
+			bad("profile and access_key_id exclude each other: remove access_key_id and secret_access_key")
+		}
 	}
 	for _, e := range []struct{ key, val string }{{"endpoint", s.Endpoint}, {"sts_endpoint", s.STSEndpoint}} {
 		if e.val == "" {

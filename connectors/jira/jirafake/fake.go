@@ -29,7 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
+
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed testdata/*.json
@@ -77,7 +78,6 @@ type Server struct {
 	// URL is the site root to use as base_url, ending in the prefix.
 	URL string
 
-	t      testing.TB
 	opts   Options
 	srv    *httptest.Server
 	issues []map[string]any
@@ -107,9 +107,23 @@ type failure struct {
 	body   string
 }
 
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
 // New starts a fake that is closed when t ends.
-func New(t testing.TB, opts Options) *Server {
+func New(t TB, opts Options) *Server {
 	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatalf("jirafake: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Server, error) {
 	if opts.Deployment == "" {
 		opts.Deployment = Cloud
 	}
@@ -131,26 +145,39 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.ChangelogPageCap <= 0 {
 		opts.ChangelogPageCap = 100
 	}
-	s := &Server{t: t, opts: opts, fails: map[string][]failure{}, tokens: map[string]int{}}
-	s.srv = httptest.NewServer(s.handler())
-	t.Cleanup(s.srv.Close)
+	s := &Server{opts: opts, fails: map[string][]failure{}, tokens: map[string]int{}}
+	srv, err := fakeserver.Start(s.handler())
+	if err != nil {
+		return nil, err
+	}
+	s.srv = srv
 	s.URL = s.srv.URL + opts.Prefix
 
-	base := []byte(s.URL)
-	load := func(name string) []byte {
+	load := func(name string) ([]byte, error) {
 		b, err := fixtures.ReadFile("testdata/" + name)
-		if err != nil {
-			t.Fatalf("jirafake: %v", err)
+		return []byte(strings.ReplaceAll(string(b), "{{BASE}}", s.URL)), err
+	}
+	issues, err := load("issues_" + opts.Deployment + ".json")
+	if err == nil {
+		if err = json.Unmarshal(issues, &s.issues); err != nil {
+			err = fmt.Errorf("issues: %w", err)
 		}
-		return []byte(strings.ReplaceAll(string(b), "{{BASE}}", string(base)))
 	}
-	if err := json.Unmarshal(load("issues_"+opts.Deployment+".json"), &s.issues); err != nil {
-		t.Fatalf("jirafake: issues: %v", err)
+	if err == nil {
+		s.myself, err = load("myself_" + opts.Deployment + ".json")
 	}
-	s.myself = load("myself_" + opts.Deployment + ".json")
-	s.fields = load("fields.json")
-	return s
+	if err == nil {
+		s.fields, err = load("fields.json")
+	}
+	if err != nil {
+		s.srv.Close()
+		return nil, err
+	}
+	return s, nil
 }
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
 
 // Email and Token are the credentials the fake accepts.
 func (s *Server) Email() string { return s.opts.Email }

@@ -18,13 +18,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
+
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed testdata/*.json
@@ -58,6 +58,7 @@ type Server struct {
 	URL string
 
 	opts        Options
+	close       func()
 	account     []byte
 	users       []map[string]any
 	groups      []map[string]any
@@ -83,9 +84,23 @@ type failure struct {
 	header http.Header
 }
 
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
 // New starts a fake that is closed when t ends.
-func New(t testing.TB, opts Options) *Server {
+func New(t TB, opts Options) *Server {
 	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatalf("knowbe4fake: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Server, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "/knowbe4/"
 	}
@@ -96,27 +111,40 @@ func New(t testing.TB, opts Options) *Server {
 		opts.Token = "fake-knowbe4-reporting-token"
 	}
 	s := &Server{opts: opts, fails: map[string][]failure{}}
-	load := func(name string, v any) {
+	load := func(name string, v any) error {
 		b, err := fixtures.ReadFile("testdata/" + name)
 		if err != nil {
-			t.Fatalf("knowbe4fake: %v", err)
+			return err
 		}
 		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("knowbe4fake: %s: %v", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
+		return nil
 	}
 	var acct json.RawMessage
-	load("account.json", &acct)
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"account.json", &acct}, {"users.json", &s.users}, {"groups.json", &s.groups},
+		{"campaigns.json", &s.campaigns}, {"enrollments.json", &s.enrollments},
+	} {
+		if err := load(f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
 	s.account = acct
-	load("users.json", &s.users)
-	load("groups.json", &s.groups)
-	load("campaigns.json", &s.campaigns)
-	load("enrollments.json", &s.enrollments)
-	srv := httptest.NewServer(s.handler())
-	t.Cleanup(srv.Close)
+	srv, err := fakeserver.Start(s.handler())
+	if err != nil {
+		return nil, err
+	}
+	s.close = srv.Close
 	s.URL = srv.URL + opts.Prefix
-	return s
+	return s, nil
 }
+
+// Close stops the fake.
+func (s *Server) Close() { s.close() }
 
 // Token is the token the fake accepts.
 func (s *Server) Token() string { return s.opts.Token }

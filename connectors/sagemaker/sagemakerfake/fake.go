@@ -30,13 +30,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/aimsvault/aimsvault/connectors/internal/awsfake"
+	"github.com/aimsvault/aimsvault/connectors/internal/fakeserver"
 )
 
 //go:embed all:testdata
@@ -66,6 +65,7 @@ type Request struct {
 type Fake struct {
 	// URL is the endpoint to configure: the server root plus Prefix.
 	URL      string
+	close    func()
 	failures awsfake.Failures
 	pageCap  int
 
@@ -73,17 +73,45 @@ type Fake struct {
 	requests []Request
 }
 
+// The credentials the fake accepts: configure them as the connector's
+// access_key_id and secret_access_key (test and demo only).
+const (
+	AccessKeyID     = awsfake.AccessKeyID
+	SecretAccessKey = awsfake.SecretAccessKey
+)
+
+// TB is the part of testing.TB that New uses (*testing.T satisfies it):
+// this package does not import testing, as the aimsvault binary links it.
+type TB = fakeserver.TB
+
 // New starts a fake, closed when t ends.
-func New(t testing.TB, opts Options) *Fake {
+func New(t TB, opts Options) *Fake {
+	t.Helper()
+	f, err := Start(opts)
+	if err != nil {
+		t.Fatalf("sagemakerfake: %v", err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Start starts a fake on a loopback port; Close stops it.
+func Start(opts Options) (*Fake, error) {
 	f := &Fake{pageCap: opts.PageCap}
 	if f.pageCap <= 0 {
 		f.pageCap = 2
 	}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
+	srv, err := fakeserver.Start(http.HandlerFunc(f.serve))
+	if err != nil {
+		return nil, err
+	}
+	f.close = srv.Close
 	f.URL = srv.URL + Prefix
-	return f
+	return f, nil
 }
+
+// Close stops the fake.
+func (f *Fake) Close() { f.close() }
 
 // Fail forces fl on every call of op ("DescribeModelPackage", or an STS
 // action such as "GetCallerIdentity") that matches its region, fl.Times
