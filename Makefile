@@ -60,6 +60,9 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=20s)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 	for f in FuzzVerify FuzzParseManifest FuzzDecodeManifest FuzzParseProof; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./evidence/bundle/ || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzFrontMatter$$' -fuzztime $(FUZZTIME) ./connectors/files/
+	$(GO) test -run '^$$' -fuzz '^FuzzIssue$$' -fuzztime $(FUZZTIME) ./connectors/jira/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifiedMark$$' -fuzztime $(FUZZTIME) ./evidence/
 
 tidy-check: ## go.mod and go.sum are tidy
 	$(GO) mod tidy -diff

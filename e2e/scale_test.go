@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aimsvault/aimsvault/evidence"
+	"github.com/aimsvault/aimsvault/mapping"
 )
 
 // TestScale_MillionRecords builds a vault of AIMSVAULT_SCALE_RECORDS records
@@ -126,6 +127,20 @@ connectors:
 	})
 	measure("`aimsvault coverage --format json` (a process)", 10, func() error {
 		r := aimsvault(t, config, "coverage", "--format", "json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"control"`) {
+			return fmt.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+		return nil
+	})
+	measure("coverage as /api/v1/coverage computes it", 10, func() error {
+		cov := mapping.NewCoverage(nil, []string{"files"}, time.Now())
+		return v.Groups(t.Context(), (*mapping.Mapper)(nil).AttributeKeys(), time.Now(), func(g evidence.Group) error {
+			cov.AddGroup(mapping.Evidence{Kind: g.Kind, Attributes: g.Attributes, Controls: g.Controls}, g.Count, g.Newest, g.NewestAsOf)
+			return nil
+		})
+	})
+	measure("`aimsvault coverage --period` (streams every record)", 1, func() error {
+		r := aimsvault(t, config, "coverage", "--period", "2026-01-01..2026-06-30", "--format", "json")
 		if r.code != 0 || !strings.Contains(r.stdout, `"control"`) {
 			return fmt.Errorf("exit %d: %s", r.code, r.stderr)
 		}

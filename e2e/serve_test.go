@@ -42,9 +42,15 @@ type daemon struct {
 // serve starts `aimsvault serve` and waits until it listens.
 func serve(t *testing.T, config string) *daemon {
 	t.Helper()
+	return serveWithEnv(t, config, append(os.Environ(), "AIMSVAULT_CONFIG="))
+}
+
+// serveWithEnv is serve with the process's environment given.
+func serveWithEnv(t *testing.T, config string, env []string) *daemon {
+	t.Helper()
 	d := &daemon{exited: make(chan struct{}), notify: make(chan struct{}, 1)}
 	d.cmd = exec.Command(binary, "--config", config, "serve")
-	d.cmd.Env = append(os.Environ(), "AIMSVAULT_CONFIG=")
+	d.cmd.Env = env
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -215,7 +215,8 @@ func (v *Vault) insertLocked(ctx context.Context, b *batch, rec *Record, leaf, i
 		return false, fmt.Errorf("tree hashes: %w", err)
 	}
 	if _, err := b.record.ExecContext(ctx, rec.Index, rec.ID, rec.Run, rec.Connector, rec.Type, rec.Kind, rec.Subject,
-		FormatTime(rec.CollectedAt), eff, rec.SHA256[:], rec.Size, string(appendStrings(nil, rec.Controls)), leaf,
+		FormatTime(rec.CollectedAt), eff, rec.SHA256[:], rec.Size, string(appendStrings(nil, rec.Controls)),
+		string(appendStringMap(nil, rec.Attributes)), leaf,
 		joinHashes(hashes)); err != nil {
 		return false, fmt.Errorf("insert record: %w", err)
 	}
@@ -301,7 +302,7 @@ func (v *Vault) batchLocked(ctx context.Context) (*batch, error) {
 	}
 	b.content = prep(`INSERT OR IGNORE INTO content (sha256, size, data) VALUES (?, ?, ?)`)
 	b.record = prep(`INSERT INTO records (idx, id, run, connector, type, kind, subject, collected_at, effective_at,
-		sha256, size, controls, leaf, hashes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		sha256, size, controls, attributes, leaf, hashes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	b.savepoint = prep(`SAVEPOINT rec`)
 	b.release = prep(`RELEASE rec`)
 	b.readH = prep(`SELECT hashes FROM records WHERE idx = ?`)

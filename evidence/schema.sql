@@ -20,7 +20,7 @@ CREATE TABLE content (
 -- records: idx is the Merkle leaf index (0-based). leaf holds the canonical
 -- bytes that were hashed; the other columns mirror fields of leaf for
 -- queries, and verify checks that they agree. Fields no query needs
--- (provenance, attributes) are read from leaf only.
+-- (provenance) are read from leaf only.
 CREATE TABLE records (
 	idx          INTEGER PRIMARY KEY,
 	id           TEXT NOT NULL UNIQUE,
@@ -34,6 +34,7 @@ CREATE TABLE records (
 	sha256       BLOB NOT NULL,
 	size         INTEGER NOT NULL,
 	controls     TEXT NOT NULL, -- JSON array, as in leaf: filter with instr(controls, '"A.6.2.8"')
+	attributes   TEXT NOT NULL, -- JSON object with sorted keys, as in leaf: coverage groups by it
 	leaf         BLOB NOT NULL,
 	-- hashes: the RFC 6962 tree hashes appending this leaf stored, 32 bytes
 	-- each: level 0 (the leaf hash), then each level whose subtree this leaf

@@ -24,7 +24,7 @@ import (
 
 const origin = "test.example/aims"
 
-func newVault(t *testing.T) *Vault {
+func newVault(t testing.TB) *Vault {
 	t.Helper()
 	v, err := Init(t.Context(), Options{Dir: filepath.Join(t.TempDir(), "vault"), Name: origin})
 	if err != nil {
@@ -34,7 +34,7 @@ func newVault(t *testing.T) *Vault {
 	return v
 }
 
-func appendText(t *testing.T, v *Vault, subject, content string, controls ...string) *Record {
+func appendText(t testing.TB, v *Vault, subject, content string, controls ...string) *Record {
 	t.Helper()
 	rec, _, err := v.Append(t.Context(), Input{
 		Run: "run-1", Connector: "policies", Type: "files", Kind: "file.ai_policy", Subject: subject,
@@ -369,7 +369,7 @@ func TestSignCheckpoint_RefusesInconsistentTree(t *testing.T) {
 
 // tamper changes the database as an attacker with file access would: the
 // triggers go first.
-func tamper(t *testing.T, v *Vault, q string) {
+func tamper(t testing.TB, v *Vault, q string) {
 	t.Helper()
 	for _, tbl := range []string{"records", "content", "checkpoints"} {
 		for _, op := range []string{"update", "delete"} {
@@ -393,6 +393,9 @@ func TestVerify_NamesWhatWasAltered(t *testing.T) {
 		{"record time", func(t *testing.T, v *Vault, r []*Record) {
 			tamper(t, v, fmt.Sprintf(`UPDATE records SET collected_at = '2020-01-01T00:00:00.000000Z' WHERE id = '%s'`, r[1].ID))
 		}, func(r []*Record) string { return "record " + r[1].ID + ": collected_at" }},
+		{"attributes mirror", func(t *testing.T, v *Vault, r []*Record) {
+			tamper(t, v, fmt.Sprintf(`UPDATE records SET attributes = '{"title":"forged"}' WHERE id = '%s'`, r[1].ID))
+		}, func(r []*Record) string { return "record " + r[1].ID + ": attributes is" }},
 		{"leaf bytes", func(t *testing.T, v *Vault, r []*Record) {
 			tamper(t, v, fmt.Sprintf(`UPDATE records SET leaf = CAST(replace(CAST(leaf AS TEXT), 'doc-0', 'doc-X') AS BLOB), subject = 'doc-X.md' WHERE id = '%s'`, r[0].ID))
 		}, func(r []*Record) string { return "record " + r[0].ID + ": leaf hash does not match" }},

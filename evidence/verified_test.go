@@ -9,7 +9,7 @@ import (
 )
 
 // fillRuns appends runs of n records, each run ending in a checkpoint.
-func fillRuns(t *testing.T, v *Vault, runs, n int) []*Record {
+func fillRuns(t testing.TB, v *Vault, runs, n int) []*Record {
 	t.Helper()
 	var recs []*Record
 	for r := range runs {

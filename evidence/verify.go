@@ -185,7 +185,7 @@ func (v *Vault) verify(ctx context.Context, pinnedKey string, mark *verifiedMark
 type recordRow struct {
 	idx                                  int64
 	id, run, conn, typ, kind, subj, coll string
-	ctl                                  string
+	ctl, attrs                           string
 	eff                                  sql.NullString
 	sum, leaf                            []byte
 	size                                 int64
@@ -201,7 +201,7 @@ type recordRow struct {
 // checkpoints above from.
 func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string, from int64, edge map[int64]tlog.Hash) (checkpoints, records int64, last *Checkpoint, err error) {
 	rows, err := v.r.QueryContext(ctx, `SELECT idx, id, run, connector, type, kind, subject, collected_at, effective_at,
-		sha256, size, controls, leaf, hashes FROM records WHERE idx >= ? ORDER BY idx`, from)
+		sha256, size, controls, attributes, leaf, hashes FROM records WHERE idx >= ? ORDER BY idx`, from)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("verify: read records: %w", err)
 	}
@@ -263,7 +263,7 @@ func (v *Vault) verifyLog(ctx context.Context, ps *problems, vkey string, from i
 			r      recordRow
 			stored []byte
 		)
-		if err := rows.Scan(&r.idx, &r.id, &r.run, &r.conn, &r.typ, &r.kind, &r.subj, &r.coll, &r.eff, &r.sum, &r.size, &r.ctl, &r.leaf, &stored); err != nil {
+		if err := rows.Scan(&r.idx, &r.id, &r.run, &r.conn, &r.typ, &r.kind, &r.subj, &r.coll, &r.eff, &r.sum, &r.size, &r.ctl, &r.attrs, &r.leaf, &stored); err != nil {
 			return 0, 0, nil, fmt.Errorf("verify: read record: %w", err)
 		}
 		checkRootsAt(n)
@@ -337,6 +337,7 @@ func checkRecord(ps *problems, r *recordRow) {
 		{"size", strconv.FormatInt(r.size, 10), strconv.FormatInt(rec.Size, 10)},
 		{"effective_at", r.eff.String, optTime(rec.EffectiveAt)},
 		{"controls", r.ctl, string(appendStrings(nil, rec.Controls))},
+		{"attributes", r.attrs, string(appendStringMap(nil, rec.Attributes))},
 	}
 	for _, m := range mirror {
 		if m.got != m.want {

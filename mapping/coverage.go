@@ -146,6 +146,35 @@ func (c *Coverage) Add(e Evidence) {
 	}
 }
 
+// AddGroup counts count records at once that share e's kind, controls and
+// the attributes Mapper.AttributeKeys names (e.Attributes may hold just
+// those): newest is the newest evidence time among them and newestAsOf the
+// newest not after the coverage's now (zero when none is). For Result it is
+// exactly the same as adding each record: a record's span covers now only
+// if its time is at or before now, and among those the newest reaches
+// furthest, since the group shares one freshness per control. Period needs
+// every record's span: feed it with Add only.
+func (c *Coverage) AddGroup(e Evidence, count int, newest, newestAsOf time.Time) {
+	if count <= 0 {
+		return
+	}
+	newest = newest.UTC()
+	for i, id := range e.Controls {
+		st, ok := c.state[id]
+		if !ok || slices.Contains(e.Controls[:i], id) {
+			continue
+		}
+		st.count += count
+		if newest.After(st.newest) {
+			st.newest = newest
+		}
+		if !newestAsOf.IsZero() {
+			t := newestAsOf.UTC()
+			st.addSpan(span{from: t, to: t.Add(c.m.Freshness(e.Kind, e.Attributes, id))})
+		}
+	}
+}
+
 // Result returns the status of the 70 requirement items in catalog order;
 // headings are not listed.
 func (c *Coverage) Result() []ControlStatus {

@@ -457,3 +457,21 @@ func (m *Mapper) Rules() []Rule {
 	}
 	return cloneRules(m.rules)
 }
+
+// AttributeKeys returns, sorted, every attribute key Freshness can read: the
+// keys the rules test and DeclaredAttribute. Two records of one kind whose
+// attributes agree on these keys get the same freshness for every control,
+// so coverage can group records by them (see Coverage.AddGroup).
+func (m *Mapper) AttributeKeys() []string {
+	if m == nil {
+		m = builtinMapper()
+	}
+	keys := []string{DeclaredAttribute}
+	for i := range m.rules {
+		for k := range m.rules[i].Attributes {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}

@@ -249,6 +249,7 @@ aimsvault demo is running, against simulated GitHub, Jira, SageMaker, Bedrock,
 BambooHR and KnowBe4 on this machine: no credentials, nothing leaves it.
 
   URL:         %[1]s/
+               (the web console: open it and sign in with the admin token)
   API:         %[1]s/api/v1/  (header "Authorization: Bearer <token>")
   Admin token: %[2]s
   Vault:       %[3]s

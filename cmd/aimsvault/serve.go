@@ -20,18 +20,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aimsvault/aimsvault/config"
+	"github.com/aimsvault/aimsvault/findings"
 	"github.com/aimsvault/aimsvault/mapping"
 	"github.com/aimsvault/aimsvault/scheduler"
 	"github.com/aimsvault/aimsvault/server"
 	"github.com/aimsvault/aimsvault/server/api"
+	"github.com/aimsvault/aimsvault/server/web"
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the connectors on their schedules; serve the API, /healthz, /readyz, /metrics",
+		Short: "Run the connectors on their schedules; serve the web console, the API, /healthz, /readyz, /metrics",
 		Long: `Run the connectors on their schedules until stopped, logging JSON to stderr,
-and serve the REST API (/api/v1, bearer tokens from ` + "`aimsvault token create`" + `),
+and serve the web console (/, sign in with a token), the REST API (/api/v1,
+bearer tokens from ` + "`aimsvault token create`" + `),
 /healthz, /readyz and /metrics on server.listen (HTTPS with server.tls_cert
 and server.tls_key).
 
@@ -121,12 +124,25 @@ func (a *app) serve(ctx context.Context) error {
 			return nil
 		},
 	})
-	api.New(api.Options{
+	apiv1 := api.New(api.Options{
 		Vault: v, Access: acc, Scheduler: sched, Logger: log,
 		Live:           func() api.Live { return *live.Load() },
 		MaxUpload:      cfg.Server.MaxUpload.Bytes(),
 		TrustedProxies: trusted,
-	}).Register(srv)
+	})
+	apiv1.Register(srv)
+	// The web console at /: findings read a copy of the app taken at
+	// start and after each reload, so requests never race a reload.
+	var snapshot atomic.Pointer[app]
+	takeSnapshot := func() { cp := *a; snapshot.Store(&cp) }
+	takeSnapshot()
+	console := web.New(web.Options{
+		API: apiv1, Tokens: acc, Logger: log,
+		Findings: func(ctx context.Context) ([]findings.Finding, error) {
+			return snapshot.Load().openFindings(ctx, v, time.Now(), 0)
+		},
+	})
+	console.Register(srv)
 	served := make(chan error, 1)
 	scheme := "http"
 	if cfg.Server.TLS() {
@@ -144,6 +160,9 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	notReady.Store(nil)
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	defer stopWarm()
+	console.Warm(warmCtx)
 	log.Info("scheduler started", "connectors", len(cfg.Connectors), "max_parallel", cfg.Scheduler.MaxParallel)
 	if a.onServing != nil {
 		a.onServing(scheme + "://" + ln.Addr().String())
@@ -159,6 +178,7 @@ wait:
 		case <-hup:
 			cfg = a.reload(cfg, sched, level)
 			live.Store(&api.Live{Mapper: a.mapper, Sources: a.configuredSources()})
+			takeSnapshot()
 		case serveErr = <-served:
 			break wait
 		case sig = <-stop:

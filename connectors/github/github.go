@@ -402,6 +402,10 @@ func apiError(req *http.Request, resp *gh.Response, err error) error {
 		hr, class, msg = tfa.Response, connectors.ClassAuth, tfa.Message
 	case errors.As(err, &er):
 		hr, msg = er.Response, er.Message
+	case isDecodeError(err):
+		// go-github decodes the body itself: a body that is not JSON
+		// arrives here bare.
+		return fmt.Errorf("%s: %w: %v", call, connectors.ErrBadResponse, err)
 	default:
 		return fmt.Errorf("%s: %w", call, err)
 	}
@@ -429,6 +433,16 @@ func apiError(req *http.Request, resp *gh.Response, err error) error {
 		out.RetryAfter = retry
 	}
 	return fmt.Errorf("%s: %w", call, out)
+}
+
+// isDecodeError reports whether err is encoding/json's complaint about the
+// body's shape (not a read error, which is the connection's).
+func isDecodeError(err error) bool {
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	return errors.As(err, &se) || errors.As(err, &te)
 }
 
 // listPage is one page of a listing.

@@ -41,6 +41,7 @@ func TestEvidenceList_CursorPagination(t *testing.T) {
 			want = append(want, r.ID)
 		}
 	}
+	e.sign() // commits the open batch: readers see committed records only
 	tok := e.token(access.NewToken{Name: "c", Role: access.Compliance})
 
 	for _, limit := range []int{1, 7, 84, 1000} {

@@ -36,6 +36,12 @@ type Principal struct {
 // Label names p in logs: "token:<name>".
 func (p *Principal) Label() string { return "token:" + p.Name }
 
+// PrincipalOf is the Principal of a live token: what a bearer token and a
+// console session (package server/web) both resolve to.
+func PrincipalOf(t *access.Token) *Principal {
+	return &Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Scope: t.Scope}
+}
+
 type ctxKey struct{}
 
 // WithPrincipal returns ctx carrying p.
@@ -77,8 +83,7 @@ func Authenticate(tokens Tokens, log *slog.Logger, next http.Handler) http.Handl
 			writeError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
-		p := &Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Scope: t.Scope}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), PrincipalOf(t))))
 	})
 }
 

@@ -330,3 +330,7 @@ func (f *Fake) getLogging(w http.ResponseWriter, r *http.Request, region string)
 	}
 	writeJSON(w, b)
 }
+
+// AddKey makes the AWS fakes also accept requests signed with secret under
+// accessKeyID, so a test can use credentials of its own.
+func AddKey(accessKeyID, secret string) { awsfake.AddKey(accessKeyID, secret) }

@@ -101,6 +101,7 @@ type Fake struct {
 
 	errorf   func(format string, args ...any)
 	prefix   string
+	token    string
 	mu       sync.Mutex
 	failures map[string]*Failure
 	requests []Request
@@ -111,6 +112,8 @@ type Options struct {
 	// Prefix is the path the API is mounted under: "/api/v3/" (the
 	// default, as GitHub Enterprise Server) or "/" (as api.github.com).
 	Prefix string
+	// Token is the personal token the fake accepts (default Token).
+	Token string
 	// Errorf reports what the fake finds wrong in a request beside
 	// answering it (a listing without per_page=100, a file read at another
 	// commit); tests pass t.Errorf. Nil ignores it.
@@ -149,7 +152,11 @@ func Start(opts Options) (*Fake, error) {
 	if errorf == nil {
 		errorf = func(string, ...any) {}
 	}
-	f := &Fake{errorf: errorf, prefix: prefix, PageSize: 100, RateRemaining: 5000,
+	token := opts.Token
+	if token == "" {
+		token = Token
+	}
+	f := &Fake{token: token, errorf: errorf, prefix: prefix, PageSize: 100, RateRemaining: 5000,
 		RateReset: time.Now().Add(time.Hour), failures: map[string]*Failure{}}
 	mux := http.NewServeMux()
 	mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), http.HandlerFunc(f.serve)))
@@ -270,7 +277,7 @@ func (f *Fake) answer(r *http.Request) answer {
 		return f.app(r)
 	}
 	auth := r.Header.Get("Authorization")
-	if auth != "Bearer "+Token && auth != "Bearer "+InstallationToken {
+	if auth != "Bearer "+f.token && auth != "Bearer "+InstallationToken {
 		return jsonErr(http.StatusUnauthorized, "Bad credentials")
 	}
 	if r.Method != http.MethodGet {
@@ -278,7 +285,7 @@ func (f *Fake) answer(r *http.Request) answer {
 	}
 	switch {
 	case p == "/user":
-		if auth != "Bearer "+Token {
+		if auth != "Bearer "+f.token {
 			return jsonErr(http.StatusForbidden, "Resource not accessible by integration")
 		}
 	case strings.HasPrefix(p, "/repositories/"):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 
@@ -91,6 +92,22 @@ func Wrap(service, region, what string, err error) error {
 	op := operation(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s %s: %s: %w", service, region, what, err)
+	}
+	if status, _ := httpStatus(err); status < 300 {
+		// A success whose body could not be read or made sense of is not
+		// a refusal: without this, it read "ListModelCards: 200 " and had
+		// no class.
+		var de *smithy.DeserializationError
+		if errors.As(err, &de) {
+			if op == "" {
+				op = "?"
+			}
+			if errors.Is(de.Err, io.ErrUnexpectedEOF) {
+				// The body broke off: the connection's fault (upstream).
+				return fmt.Errorf("%s %s: %s: %s: %w", service, region, what, op, de.Err)
+			}
+			return fmt.Errorf("%s %s: %s: %s: %w: %v", service, region, what, op, connectors.ErrBadResponse, de.Err)
+		}
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.Response.StatusCode != 0 {

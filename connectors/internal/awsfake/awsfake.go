@@ -73,6 +73,16 @@ type Caller struct {
 	Assumed     bool // signed with the assumed role's session
 }
 
+// AddKey makes the fakes also accept requests signed with secret under
+// accessKeyID, as a test's distinctive credentials.
+func AddKey(accessKeyID, secret string) {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	secrets[accessKeyID] = aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret}
+}
+
+var secretsMu sync.RWMutex
+
 // secrets are the keys the fakes accept.
 var secrets = map[string]aws.Credentials{
 	AccessKeyID:        {AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey},
@@ -98,7 +108,9 @@ func VerifySigV4(r *http.Request, body []byte, service string) (Caller, error) {
 	if len(scope) != 5 || scope[4] != "aws4_request" {
 		return Caller{}, fmt.Errorf("credential scope %q is malformed", fields["Credential"])
 	}
+	secretsMu.RLock()
 	creds, ok := secrets[scope[0]]
+	secretsMu.RUnlock()
 	if !ok {
 		return Caller{}, fmt.Errorf("access key %s is unknown", scope[0])
 	}

@@ -327,3 +327,7 @@ func number(v any) (float64, bool) {
 	f, err := n.Float64()
 	return f, err == nil
 }
+
+// AddKey makes the AWS fakes also accept requests signed with secret under
+// accessKeyID, so a test can use credentials of its own.
+func AddKey(accessKeyID, secret string) { awsfake.AddKey(accessKeyID, secret) }
