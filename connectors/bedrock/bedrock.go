@@ -26,7 +26,6 @@ package bedrock
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -68,16 +67,8 @@ func New(cfg Config, deps connectors.Deps) (connectors.Connector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Connector{cfg: cfg, hc: deps.HTTP, log: deps.Logger, now: deps.Now}
-	if c.hc == nil {
-		c.hc = connectors.NewHTTPClient(connectors.HTTPOptions{Secrets: []string{cfg.ExternalID.Reveal()}})
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
+	c := &Connector{cfg: cfg}
+	c.hc, c.log, c.now = awsapi.Deps(deps, cfg.ExternalID.Reveal())
 	return c, nil
 }
 
@@ -87,15 +78,8 @@ func New(cfg Config, deps connectors.Deps) (connectors.Connector, error) {
 // another failed; failures are joined into the returned error. An error
 // from emit, or ctx ending, stops the run.
 func (c *Connector) Collect(ctx context.Context, emit func(connectors.Artifact) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ss, err := awsapi.Open(ctx, c.cfg.Settings, awsapi.Options{HTTP: c.hc, Backoff: c.retry.Backoff, NoClientRateLimit: c.retry.NoClientRateLimit})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, region := range c.cfg.Regions {
+	opts := awsapi.Options{HTTP: c.hc, Backoff: c.retry.Backoff, NoClientRateLimit: c.retry.NoClientRateLimit}
+	return awsapi.CollectRegions(ctx, c.cfg.Settings, opts, func(ctx context.Context, ss *awsapi.Session, region string) (error, error) {
 		r := &regionRun{
 			c:      c,
 			region: region,
@@ -107,17 +91,8 @@ func (c *Connector) Collect(ctx context.Context, emit func(connectors.Artifact) 
 			emit: emit,
 		}
 		err := r.collect(ctx)
-		if r.emitErr != nil {
-			return r.emitErr
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return errors.Join(append(errs, ctxErr)...)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+		return r.emitErr, err
+	})
 }
 
 // regionRun collects one region.
@@ -131,21 +106,6 @@ type regionRun struct {
 }
 
 func (r *regionRun) collect(ctx context.Context) error {
-	var errs []error
-	for _, family := range []func(context.Context) error{
-		r.invocationLogging, r.guardrails, r.customModels, r.customizationJobs, r.evaluationJobs,
-	} {
-		err := family(ctx)
-		if r.emitErr != nil || ctx.Err() != nil {
-			return err
-		}
-		if err != nil {
-			errs = append(errs, err)
-			if errors.Is(err, awsapi.ErrRegionUnavailable) {
-				r.c.log.Warn("service not available in region", "service", "bedrock", "region", r.region)
-				break // every other call would fail the same way
-			}
-		}
-	}
-	return errors.Join(errs...)
+	return awsapi.RunFamilies(ctx, r.c.log, "bedrock", r.region, func() bool { return r.emitErr != nil },
+		r.invocationLogging, r.guardrails, r.customModels, r.customizationJobs, r.evaluationJobs)
 }
