@@ -112,6 +112,7 @@ func New(cfg Config, deps connectors.Deps) (connectors.Connector, error) {
 	if hc == nil {
 		hc = connectors.NewHTTPClient(connectors.HTTPOptions{Secrets: []string{cfg.APIKey.Reveal()}})
 	}
+	hc = connectors.LimitBodies(hc, connectors.DefaultMaxResponse)
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

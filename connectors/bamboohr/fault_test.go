@@ -1,6 +1,7 @@
 package bamboohr_test
 
 import (
+	"github.com/aimsvault/aimsvault/connectors"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	fake := bamboohrfake.New(t, bamboohrfake.Options{})
 	faulttest.Run(t, faulttest.Target{
+		MaxBody:  connectors.DefaultMaxResponse,
 		Type:     bamboohr.Type,
 		Upstream: fake.URL,
 		Settings: func(baseURL string) any {

@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"github.com/aimsvault/aimsvault/connectors"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	faulttest.Run(t, faulttest.Target{
+		MaxBody:  connectors.DefaultMaxResponse,
 		Type:     github.Type,
 		Upstream: githubfake.New(t).URL,
 		Settings: func(baseURL string) any {

@@ -73,6 +73,7 @@ func New(cfg Config, deps connectors.Deps) (connectors.Connector, error) {
 	if deps.HTTP == nil {
 		return nil, errors.New("github: no HTTP client in deps")
 	}
+	deps.HTTP = connectors.LimitBodies(deps.HTTP, connectors.DefaultMaxResponse)
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}

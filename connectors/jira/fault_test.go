@@ -18,6 +18,7 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	fake := jirafake.New(t, jirafake.Options{})
 	faulttest.Run(t, faulttest.Target{
+		MaxBody:  int(jira.DefaultMaxResponse),
 		Type:     jira.Type,
 		Upstream: fake.URL,
 		Settings: func(baseURL string) any {

@@ -79,6 +79,7 @@ func New(cfg Config, deps connectors.Deps) (connectors.Connector, error) {
 	if hc == nil {
 		hc = connectors.NewHTTPClient(connectors.HTTPOptions{Secrets: []string{cfg.Token.Reveal()}})
 	}
+	hc = connectors.LimitBodies(hc, maxResponse(cfg))
 	auth := &authClient{hc: hc, email: cfg.Email, token: cfg.Token}
 	jc, err := gojira.NewClient(auth, base.String())
 	if err != nil {
@@ -335,4 +336,10 @@ func (s *spool) each(f func([]byte) error) error {
 func (s *spool) close() {
 	s.f.Close()
 	os.Remove(s.f.Name())
+}
+
+// maxResponse bounds one answer from Jira: a listing page, or an attachment
+// download, which max_attachment_bytes already caps.
+func maxResponse(cfg Config) int64 {
+	return max(connectors.DefaultMaxResponse, cfg.MaxAttachmentBytes+1)
 }

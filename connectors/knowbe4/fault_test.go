@@ -1,6 +1,7 @@
 package knowbe4_test
 
 import (
+	"github.com/aimsvault/aimsvault/connectors"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	fake := knowbe4fake.New(t, knowbe4fake.Options{})
 	faulttest.Run(t, faulttest.Target{
+		MaxBody:  connectors.DefaultMaxResponse,
 		Type:     knowbe4.Type,
 		Upstream: fake.URL,
 		Settings: func(baseURL string) any {
