@@ -758,3 +758,42 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+// ${file:PATH} reads a secret from a file (a mounted secret), relative to the
+// config file's folder, dropping one trailing newline; an unreadable file
+// breaks only its connector, named, and its contents never reach a message.
+func TestLoad_SecretFromFile(t *testing.T) {
+	t.Parallel()
+	src := `connectors:
+  - name: gh
+    type: fake
+    owner: o
+    token: ${file:secrets/github-token}
+  - name: other
+    type: fake
+    owner: o
+    token: ${file:secrets/missing}
+`
+	path := write(t, src)
+	os.MkdirAll(filepath.Join(filepath.Dir(path), "secrets"), 0o700)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "secrets", "github-token"), []byte("tok-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, opts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := cfg.Connectors[0].Settings.(*fakeSettings).Token.Reveal(); tok != "tok-from-file" {
+		t.Errorf("token = %q, want the file's contents without the newline", tok)
+	}
+	broken := cfg.Connectors[1].Err
+	if broken == nil || !strings.Contains(broken.Error(), "${file:secrets/missing} cannot be read") || !strings.Contains(broken.Error(), "(other)") {
+		t.Errorf("unreadable secret file: %v", broken)
+	}
+	if cfg.Connectors[0].Err != nil {
+		t.Errorf("a readable file broke its connector: %v", cfg.Connectors[0].Err)
+	}
+	if list := loadErrs(t, "connectors:\n  - name: a\n    type: fake\n    owner: o\n    token: ${file:}\n", opts(nil)); !strings.Contains((&Errors{List: list}).Error(), "bad variable reference") {
+		t.Errorf("${file:} with no path: %v", list)
+	}
+}

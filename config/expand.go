@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -59,7 +61,7 @@ func (d *decoder) expandString(s *ast.StringNode, at ast.Node, keyPath string) {
 		return
 	}
 	d.done[s] = true
-	out, vars, unset, problems := expandVars(s.Value, d.opts.LookupEnv)
+	out, vars, unset, problems := expandVars(s.Value, d.lookup)
 	for _, p := range problems {
 		d.add(nodeLine(at), keyPath, p)
 	}
@@ -86,10 +88,37 @@ func (d *decoder) expandString(s *ast.StringNode, at ast.Node, keyPath string) {
 }
 
 func unsetMsg(name string) string {
+	if strings.HasPrefix(name, filePrefix) {
+		return fmt.Sprintf("${%s} cannot be read: create the file (mode 0600) or remove the key", name)
+	}
 	return fmt.Sprintf("${%s} is not set: export it or remove the key", name)
 }
 
-// expandVars expands ${NAME} in s with lookup; $${ is a literal ${. It
+// filePrefix marks a reference to a file holding a secret: ${file:PATH}.
+const filePrefix = "file:"
+
+// lookup resolves a reference: an environment variable, or ${file:PATH}, the
+// contents of a file (a mounted secret, say), its path relative to the
+// config file's folder and one trailing newline dropped. An unreadable file
+// counts as unset; its contents are never put in a message.
+func (d *decoder) lookup(name string) (string, bool) {
+	path, ok := strings.CutPrefix(name, filePrefix)
+	if !ok {
+		return d.opts.LookupEnv(name)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(d.dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	v := strings.TrimSuffix(string(b), "\n")
+	return strings.TrimSuffix(v, "\r"), true
+}
+
+// expandVars expands ${NAME} and ${file:PATH} in s with lookup; $${ is a
+// literal ${. It
 // returns the names it expanded, those of them that are unset (expanded to
 // nothing), and a message per other problem. Messages name variables but
 // never hold a value.
@@ -110,8 +139,8 @@ func expandVars(s string, lookup func(string) (string, bool)) (out string, vars,
 			}
 			name := s[i+2 : i+2+end]
 			i += 3 + end
-			if !validVarName(name) {
-				problems = append(problems, "bad variable reference: want ${NAME}, NAME made of letters, digits and _ (write $${ for a literal ${)")
+			if path, isFile := strings.CutPrefix(name, filePrefix); isFile && path == "" || !isFile && !validVarName(name) {
+				problems = append(problems, "bad variable reference: want ${NAME}, NAME made of letters, digits and _, or ${file:PATH} (write $${ for a literal ${)")
 				continue
 			}
 			vars = append(vars, name)
