@@ -106,6 +106,6 @@ type regionRun struct {
 }
 
 func (r *regionRun) collect(ctx context.Context) error {
-	return awsapi.RunFamilies(ctx, r.c.log, "bedrock", r.region, func() bool { return r.emitErr != nil },
+	return awsapi.RunFamilies(ctx, r.c.log, "bedrock", r.region, r.stopped,
 		r.invocationLogging, r.guardrails, r.customModels, r.customizationJobs, r.evaluationJobs)
 }

@@ -3,7 +3,6 @@ package bedrock
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/aimsvault/aimsvault/connectors"
 	"github.com/aimsvault/aimsvault/connectors/internal/awsapi"
 )
 
@@ -50,30 +48,12 @@ func query(raw string) string {
 	return raw
 }
 
+// stopped reports that emit failed and the run must stop.
+func (r *regionRun) stopped() bool { return r.emitErr != nil }
+
 func (r *regionRun) raw(what string, md middleware.Metadata) (awsapi.Raw, error) {
-	raw, ok := awsapi.RawOf(md)
-	if !ok {
-		return raw, fmt.Errorf("bedrock %s: %s: %w: response body not captured", r.region, what, connectors.ErrBadResponse)
-	}
-	return raw, nil
+	return awsapi.CapturedRaw("bedrock", r.region, what, md)
 }
-
-// family gathers the errors of one family of calls; add records one and
-// reports whether the family must stop.
-type family struct {
-	r    *regionRun
-	errs []error
-}
-
-func (f *family) add(err error) (stop bool) {
-	if f.r.emitErr != nil {
-		return true
-	}
-	f.errs = append(f.errs, err)
-	return awsapi.Stops(err)
-}
-
-func (f *family) err() error { return errors.Join(f.errs...) }
 
 // invocationLogging stores the region's logging configuration, configured
 // or not.
@@ -124,7 +104,7 @@ func (r *regionRun) invocationLogging(ctx context.Context) error {
 // guardrails: every guardrail, then every version of each, each read by
 // its version.
 func (r *regionRun) guardrails(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var ids []string
 	p := br.NewListGuardrailsPaginator(r.api, &br.ListGuardrailsInput{MaxResults: aws.Int32(pageSize)})
 	complete, err := awsapi.Drain(ctx, p.HasMorePages, func(ctx context.Context) error {
@@ -137,8 +117,8 @@ func (r *regionRun) guardrails(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list guardrails", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list guardrails", err)) {
+		return f.Err()
 	}
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
@@ -156,8 +136,8 @@ func (r *regionRun) guardrails(ctx context.Context) error {
 			}
 			return nil
 		})
-		if err != nil && f.add(r.wrap("list versions of guardrail "+id, err)) {
-			return f.err()
+		if err != nil && f.Add(r.wrap("list versions of guardrail "+id, err)) {
+			return f.Err()
 		}
 		for _, v := range versions {
 			if err := ctx.Err(); err != nil {
@@ -166,8 +146,8 @@ func (r *regionRun) guardrails(ctx context.Context) error {
 			what := "get guardrail " + id + " version " + v
 			out, err := r.api.GetGuardrail(ctx, &br.GetGuardrailInput{GuardrailIdentifier: aws.String(id), GuardrailVersion: aws.String(v)})
 			if err != nil {
-				if f.add(r.wrap(what, err)) {
-					return f.err()
+				if f.Add(r.wrap(what, err)) {
+					return f.Err()
 				}
 				continue
 			}
@@ -175,12 +155,12 @@ func (r *regionRun) guardrails(ctx context.Context) error {
 			if err == nil {
 				err = r.put(guardrailEvidence(out, raw, complete && vcomplete))
 			}
-			if err != nil && f.add(err) {
-				return f.err()
+			if err != nil && f.Add(err) {
+				return f.Err()
 			}
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 func guardrailEvidence(out *br.GetGuardrailOutput, raw awsapi.Raw, complete bool) awsapi.Evidence {
@@ -237,7 +217,7 @@ func guardrailEvidence(out *br.GetGuardrailOutput, raw awsapi.Raw, complete bool
 }
 
 func (r *regionRun) customModels(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var arns []string
 	p := br.NewListCustomModelsPaginator(r.api, &br.ListCustomModelsInput{
 		MaxResults: aws.Int32(pageSize), SortBy: types.SortModelsByCreationTime, SortOrder: types.SortOrderAscending,
@@ -252,8 +232,8 @@ func (r *regionRun) customModels(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list custom models", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list custom models", err)) {
+		return f.Err()
 	}
 	for _, arn := range arns {
 		if err := ctx.Err(); err != nil {
@@ -262,8 +242,8 @@ func (r *regionRun) customModels(ctx context.Context) error {
 		what := "get custom model " + arn
 		out, err := r.api.GetCustomModel(ctx, &br.GetCustomModelInput{ModelIdentifier: aws.String(arn)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -285,11 +265,11 @@ func (r *regionRun) customModels(ctx context.Context) error {
 				EffectiveAt: awsapi.First(out.CreationTime),
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // since is the start of the lookback window, to the second.
@@ -298,7 +278,7 @@ func (r *regionRun) since() time.Time {
 }
 
 func (r *regionRun) customizationJobs(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	since := r.since()
 	var arns []string
 	p := br.NewListModelCustomizationJobsPaginator(r.api, &br.ListModelCustomizationJobsInput{
@@ -315,8 +295,8 @@ func (r *regionRun) customizationJobs(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list model customization jobs", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list model customization jobs", err)) {
+		return f.Err()
 	}
 	for _, arn := range arns {
 		if err := ctx.Err(); err != nil {
@@ -325,8 +305,8 @@ func (r *regionRun) customizationJobs(ctx context.Context) error {
 		what := "get model customization job " + arn
 		out, err := r.api.GetModelCustomizationJob(ctx, &br.GetModelCustomizationJobInput{JobIdentifier: aws.String(arn)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -356,15 +336,15 @@ func (r *regionRun) customizationJobs(ctx context.Context) error {
 				EffectiveAt: awsapi.First(out.EndTime, out.CreationTime),
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 func (r *regionRun) evaluationJobs(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	since := r.since()
 	var arns []string
 	p := br.NewListEvaluationJobsPaginator(r.api, &br.ListEvaluationJobsInput{
@@ -381,8 +361,8 @@ func (r *regionRun) evaluationJobs(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list evaluation jobs", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list evaluation jobs", err)) {
+		return f.Err()
 	}
 	for _, arn := range arns {
 		if err := ctx.Err(); err != nil {
@@ -391,8 +371,8 @@ func (r *regionRun) evaluationJobs(ctx context.Context) error {
 		what := "get evaluation job " + arn
 		out, err := r.api.GetEvaluationJob(ctx, &br.GetEvaluationJobInput{JobIdentifier: aws.String(arn)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -413,11 +393,11 @@ func (r *regionRun) evaluationJobs(ctx context.Context) error {
 				EffectiveAt: awsapi.First(out.LastModifiedTime, out.CreationTime),
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // evaluationTargets reads the evaluated models and task types from a

@@ -3,7 +3,6 @@ package sagemaker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -39,38 +38,17 @@ func (r *regionRun) put(e awsapi.Evidence) error {
 	return nil
 }
 
-// raw is the captured body of a call's answer; a missing one means the
-// capture middleware did not run, a programming error reported as such.
+// stopped reports that emit failed and the run must stop.
+func (r *regionRun) stopped() bool { return r.emitErr != nil }
+
 func (r *regionRun) raw(what string, md middleware.Metadata) (awsapi.Raw, error) {
-	raw, ok := awsapi.RawOf(md)
-	if !ok {
-		return raw, fmt.Errorf("sagemaker %s: %s: %w: response body not captured", r.region, what, connectors.ErrBadResponse)
-	}
-	return raw, nil
+	return awsapi.CapturedRaw("sagemaker", r.region, what, md)
 }
-
-// family gathers the errors of one family of calls. add records err and
-// reports whether the family must stop (the run stops, or every later call
-// would fail alike).
-type family struct {
-	r    *regionRun
-	errs []error
-}
-
-func (f *family) add(err error) (stop bool) {
-	if f.r.emitErr != nil {
-		return true
-	}
-	f.errs = append(f.errs, err)
-	return awsapi.Stops(err)
-}
-
-func (f *family) err() error { return errors.Join(f.errs...) }
 
 // modelPackages: every group, then every version of each group. Listing
 // without a group name would list only unversioned packages.
 func (r *regionRun) modelPackages(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var groups []string
 	p := sm.NewListModelPackageGroupsPaginator(r.api, &sm.ListModelPackageGroupsInput{
 		MaxResults: aws.Int32(pageSize), SortBy: types.ModelPackageGroupSortByCreationTime, SortOrder: types.SortOrderAscending,
@@ -85,8 +63,8 @@ func (r *regionRun) modelPackages(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list model package groups", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list model package groups", err)) {
+		return f.Err()
 	}
 	for _, g := range groups {
 		if err := ctx.Err(); err != nil {
@@ -95,8 +73,8 @@ func (r *regionRun) modelPackages(ctx context.Context) error {
 		what := "describe model package group " + g
 		out, err := r.api.DescribeModelPackageGroup(ctx, &sm.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(g)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -117,19 +95,19 @@ func (r *regionRun) modelPackages(ctx context.Context) error {
 				EffectiveAt: awsapi.First(out.CreationTime),
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 		if err := r.groupVersions(ctx, g, f); err != nil {
 			return err
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // groupVersions collects the versions of group g into f. It returns an error
 // only when the family must stop.
-func (r *regionRun) groupVersions(ctx context.Context, g string, f *family) error {
+func (r *regionRun) groupVersions(ctx context.Context, g string, f *awsapi.Family) error {
 	var arns []string
 	p := sm.NewListModelPackagesPaginator(r.api, &sm.ListModelPackagesInput{
 		ModelPackageGroupName: aws.String(g), ModelPackageType: types.ModelPackageTypeVersioned,
@@ -145,8 +123,8 @@ func (r *regionRun) groupVersions(ctx context.Context, g string, f *family) erro
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list model packages of group "+g, err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list model packages of group "+g, err)) {
+		return f.Err()
 	}
 	for _, arn := range arns {
 		if err := ctx.Err(); err != nil {
@@ -157,8 +135,8 @@ func (r *regionRun) groupVersions(ctx context.Context, g string, f *family) erro
 		// the group's.
 		out, err := r.api.DescribeModelPackage(ctx, &sm.DescribeModelPackageInput{ModelPackageName: aws.String(arn)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -166,8 +144,8 @@ func (r *regionRun) groupVersions(ctx context.Context, g string, f *family) erro
 		if err == nil {
 			err = r.put(modelPackageEvidence(out, raw, complete))
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
 	return nil
@@ -250,7 +228,7 @@ func userOf(u *types.UserContext) string {
 }
 
 func (r *regionRun) modelCards(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var names []string
 	p := sm.NewListModelCardsPaginator(r.api, &sm.ListModelCardsInput{
 		MaxResults: aws.Int32(pageSize), SortBy: types.ModelCardSortByCreationTime, SortOrder: types.ModelCardSortOrderAscending,
@@ -265,8 +243,8 @@ func (r *regionRun) modelCards(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list model cards", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list model cards", err)) {
+		return f.Err()
 	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
@@ -275,8 +253,8 @@ func (r *regionRun) modelCards(ctx context.Context) error {
 		what := "describe model card " + name
 		out, err := r.api.DescribeModelCard(ctx, &sm.DescribeModelCardInput{ModelCardName: aws.String(name)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -297,18 +275,18 @@ func (r *regionRun) modelCards(ctx context.Context) error {
 				EffectiveAt: awsapi.First(out.LastModifiedTime, out.CreationTime),
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // endpoints: each endpoint, its endpoint config, and its data capture
 // settings. These describe what is in force now, so they carry no
 // effective_at: their time is when they were read.
 func (r *regionRun) endpoints(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var names []string
 	p := sm.NewListEndpointsPaginator(r.api, &sm.ListEndpointsInput{
 		MaxResults: aws.Int32(pageSize), SortBy: types.EndpointSortKeyCreationTime, SortOrder: types.OrderKeyAscending,
@@ -323,8 +301,8 @@ func (r *regionRun) endpoints(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list endpoints", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list endpoints", err)) {
+		return f.Err()
 	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
@@ -334,20 +312,20 @@ func (r *regionRun) endpoints(ctx context.Context) error {
 			break
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // endpoint collects one endpoint into f and reports whether the family must
 // stop.
-func (r *regionRun) endpoint(ctx context.Context, name string, complete bool, f *family) (stop bool) {
+func (r *regionRun) endpoint(ctx context.Context, name string, complete bool, f *awsapi.Family) (stop bool) {
 	what := "describe endpoint " + name
 	ep, err := r.api.DescribeEndpoint(ctx, &sm.DescribeEndpointInput{EndpointName: aws.String(name)})
 	if err != nil {
-		return f.add(r.wrap(what, err))
+		return f.Add(r.wrap(what, err))
 	}
 	epRaw, err := r.raw(what, ep.ResultMetadata)
 	if err != nil {
-		return f.add(err)
+		return f.Add(err)
 	}
 	capture := ep.DataCaptureConfig
 	attrs := map[string]string{
@@ -359,18 +337,18 @@ func (r *regionRun) endpoint(ctx context.Context, name string, complete bool, f 
 		Kind: "sagemaker.endpoint", Subject: aws.ToString(ep.EndpointArn),
 		Body: epRaw.Body, Call: epRaw, Query: "EndpointName=" + name, Complete: complete,
 		Attributes: attrs,
-	}); err != nil && f.add(err) {
+	}); err != nil && f.Add(err) {
 		return true
 	}
 	cfgName := aws.ToString(ep.EndpointConfigName)
 	what = "describe endpoint config " + cfgName + " of endpoint " + name
 	cfg, err := r.api.DescribeEndpointConfig(ctx, &sm.DescribeEndpointConfigInput{EndpointConfigName: aws.String(cfgName)})
 	if err != nil {
-		return f.add(r.wrap(what, err))
+		return f.Add(r.wrap(what, err))
 	}
 	cfgRaw, err := r.raw(what, cfg.ResultMetadata)
 	if err != nil {
-		return f.add(err)
+		return f.Add(err)
 	}
 	dc := cfg.DataCaptureConfig
 	var instanceTypes []string
@@ -389,12 +367,12 @@ func (r *regionRun) endpoint(ctx context.Context, name string, complete bool, f 
 			"data_capture":   awsapi.Bool(dc != nil && aws.ToBool(dc.EnableCapture)),
 			"instance_types": strings.Join(instanceTypes, ","),
 		},
-	}); err != nil && f.add(err) {
+	}); err != nil && f.Add(err) {
 		return true
 	}
 	doc, err := dataCaptureDoc(ep, epRaw.Body, cfgRaw.Body)
 	if err != nil {
-		return f.add(fmt.Errorf("sagemaker %s: data capture of endpoint %s: %w: %v", r.region, name, connectors.ErrBadResponse, err))
+		return f.Add(fmt.Errorf("sagemaker %s: data capture of endpoint %s: %w: %v", r.region, name, connectors.ErrBadResponse, err))
 	}
 	dcAttrs := map[string]string{
 		"endpoint": name,
@@ -417,7 +395,7 @@ func (r *regionRun) endpoint(ctx context.Context, name string, complete bool, f 
 		Kind: "sagemaker.data_capture_config", Subject: aws.ToString(ep.EndpointArn),
 		Body: doc, Call: cfgRaw, Query: "EndpointConfigName=" + cfgName + " (with DescribeEndpoint EndpointName=" + name + ")",
 		Complete: complete, Attributes: dcAttrs,
-	}); err != nil && f.add(err) {
+	}); err != nil && f.Add(err) {
 		return true
 	}
 	return false
@@ -457,7 +435,7 @@ func dataCaptureDoc(ep *sm.DescribeEndpointOutput, epBody, cfgBody []byte) ([]by
 // effective_at is the last execution's scheduled time (when monitoring last
 // ran), or its creation if it never ran.
 func (r *regionRun) monitoringSchedules(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	var names []string
 	p := sm.NewListMonitoringSchedulesPaginator(r.api, &sm.ListMonitoringSchedulesInput{
 		MaxResults: aws.Int32(pageSize), SortBy: types.MonitoringScheduleSortKeyCreationTime, SortOrder: types.SortOrderAscending,
@@ -472,8 +450,8 @@ func (r *regionRun) monitoringSchedules(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list monitoring schedules", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list monitoring schedules", err)) {
+		return f.Err()
 	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
@@ -482,8 +460,8 @@ func (r *regionRun) monitoringSchedules(ctx context.Context) error {
 		what := "describe monitoring schedule " + name
 		out, err := r.api.DescribeMonitoringSchedule(ctx, &sm.DescribeMonitoringScheduleInput{MonitoringScheduleName: aws.String(name)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -511,16 +489,16 @@ func (r *regionRun) monitoringSchedules(ctx context.Context) error {
 				Attributes: attrs, EffectiveAt: eff,
 			})
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 // trainingJobs: the jobs created within the lookback window.
 func (r *regionRun) trainingJobs(ctx context.Context) error {
-	f := &family{r: r}
+	f := awsapi.NewFamily(r.stopped)
 	since := r.c.now().Add(-r.c.cfg.Lookback.Duration()).UTC().Truncate(time.Second)
 	var names []string
 	p := sm.NewListTrainingJobsPaginator(r.api, &sm.ListTrainingJobsInput{
@@ -537,8 +515,8 @@ func (r *regionRun) trainingJobs(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil && f.add(r.wrap("list training jobs", err)) {
-		return f.err()
+	if err != nil && f.Add(r.wrap("list training jobs", err)) {
+		return f.Err()
 	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
@@ -547,8 +525,8 @@ func (r *regionRun) trainingJobs(ctx context.Context) error {
 		what := "describe training job " + name
 		out, err := r.api.DescribeTrainingJob(ctx, &sm.DescribeTrainingJobInput{TrainingJobName: aws.String(name)})
 		if err != nil {
-			if f.add(r.wrap(what, err)) {
-				return f.err()
+			if f.Add(r.wrap(what, err)) {
+				return f.Err()
 			}
 			continue
 		}
@@ -556,11 +534,11 @@ func (r *regionRun) trainingJobs(ctx context.Context) error {
 		if err == nil {
 			err = r.put(trainingJobEvidence(out, raw, complete, since))
 		}
-		if err != nil && f.add(err) {
-			return f.err()
+		if err != nil && f.Add(err) {
+			return f.Err()
 		}
 	}
-	return f.err()
+	return f.Err()
 }
 
 func trainingJobEvidence(out *sm.DescribeTrainingJobOutput, raw awsapi.Raw, complete bool, since time.Time) awsapi.Evidence {

@@ -110,6 +110,6 @@ type regionRun struct {
 }
 
 func (r *regionRun) collect(ctx context.Context) error {
-	return awsapi.RunFamilies(ctx, r.c.log, "sagemaker", r.region, func() bool { return r.emitErr != nil },
+	return awsapi.RunFamilies(ctx, r.c.log, "sagemaker", r.region, r.stopped,
 		r.modelPackages, r.modelCards, r.endpoints, r.monitoringSchedules, r.trainingJobs)
 }

@@ -3,9 +3,12 @@ package awsapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aimsvault/aimsvault/connectors"
 )
@@ -75,4 +78,39 @@ func RunFamilies(ctx context.Context, log *slog.Logger, service, region string, 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Family gathers the errors of one family of calls, going on past each
+// until the run must stop.
+type Family struct {
+	stopped func() bool
+	errs    []error
+}
+
+// NewFamily starts a family; stopped reports that the run must stop (emit
+// failed).
+func NewFamily(stopped func() bool) *Family { return &Family{stopped: stopped} }
+
+// Add records err and reports whether the family must stop: the run stops,
+// or every later call would fail alike (see Stops).
+func (f *Family) Add(err error) (stop bool) {
+	if f.stopped() {
+		return true
+	}
+	f.errs = append(f.errs, err)
+	return Stops(err)
+}
+
+// Err joins the recorded errors.
+func (f *Family) Err() error { return errors.Join(f.errs...) }
+
+// CapturedRaw returns the captured body of a call's answer; a missing one
+// means the capture middleware did not run, a programming error reported as
+// such.
+func CapturedRaw(service, region, what string, md middleware.Metadata) (Raw, error) {
+	raw, ok := RawOf(md)
+	if !ok {
+		return raw, fmt.Errorf("%s %s: %s: %w: response body not captured", service, region, what, connectors.ErrBadResponse)
+	}
+	return raw, nil
 }
